@@ -1,0 +1,144 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Npgsql;
+using Storage.Internal;
+
+namespace Storage;
+
+/// <summary>
+/// Stores chat completions in PostgreSQL and reads them back losslessly. Thread-safe: share one instance
+/// per database (each call uses its own pooled context and connection).
+/// </summary>
+public sealed class ChatCompletionStore : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PooledDbContextFactory<ChatCompletionDbContext> _contexts;
+    private readonly CompletionValidator _validator;
+
+    /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
+    public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
+        : this(dataSource, ownsDataSource: false, options)
+    {
+    }
+
+    /// <summary>Creates a store that owns a data source built from a connection string.</summary>
+    public ChatCompletionStore(string connectionString, ChatCompletionStoreOptions? options = null)
+        : this(NpgsqlDataSource.Create(connectionString), ownsDataSource: true, options)
+    {
+    }
+
+    private ChatCompletionStore(NpgsqlDataSource dataSource, bool ownsDataSource, ChatCompletionStoreOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _validator = new CompletionValidator(options ?? new ChatCompletionStoreOptions());
+        _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
+            StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource).Options);
+    }
+
+    /// <summary>
+    /// Validates and stores a completion with its choices, atomically. Saving an identical completion again
+    /// writes nothing and returns <see cref="SaveOutcome.AlreadyStored"/>; a different completion that shares
+    /// the vendor id is stored beside the first.
+    /// </summary>
+    /// <exception cref="ChatCompletionValidationException">The completion breaks a rule; nothing was written.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed; nothing was written.</exception>
+    public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        _validator.Validate(completion);
+        var hash = ContentHash.Compute(completion);
+        var key = ContentHash.ToKey(hash);
+
+        await using (var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var entry = db.Completions.Add(completion);
+            entry.Property(ShadowProperties.CompletionKey).CurrentValue = key;
+            entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                return SaveOutcome.Stored;
+            }
+            catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })
+            {
+                // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
+            }
+            catch (DbUpdateException e)
+            {
+                throw StoreErrors.Translate(e, "save the completion");
+            }
+        }
+
+        return await IsStoredAsync(key, completion.Created, hash, cancellationToken).ConfigureAwait(false)
+            ? SaveOutcome.AlreadyStored
+            : throw new ChatCompletionStoreException(
+                "Could not store the completion: its 64-bit storage key collides with a different completion created in the same second.");
+    }
+
+    /// <summary>Gets the completion with this vendor id, with its choices; the most recently stored one when several share the id.</summary>
+    public async Task<ChatCompletion?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var found = await FindAsync(id, 1, cancellationToken).ConfigureAwait(false);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    /// <summary>Gets every completion with this vendor id, most recently stored first.</summary>
+    public Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return FindAsync(id, int.MaxValue, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken)
+    {
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await db.Completions
+                .AsNoTracking()
+                .Where(c => c.Id == id)
+                .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
+                .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+                .Take(limit)
+                .Include(c => c.Choices.OrderBy(choice => choice.Index))
+                .AsSplitQuery()
+                .ToListAsync(cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException { InnerException: NpgsqlException })
+        {
+            throw StoreErrors.Translate(e, "read completions");
+        }
+    }
+
+    private async Task<bool> IsStoredAsync(long key, DateTimeOffset created, byte[] hash, CancellationToken cancellationToken)
+    {
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var stored = await db.Completions
+                .Where(c => EF.Property<long>(c, ShadowProperties.CompletionKey) == key && c.Created == created)
+                .Select(c => EF.Property<byte[]>(c, ShadowProperties.ContentHash))
+                .FirstOrDefaultAsync(cancellationToken)
+                .ConfigureAwait(false);
+            return stored is not null && stored.AsSpan().SequenceEqual(hash);
+        }
+        catch (NpgsqlException e)
+        {
+            throw StoreErrors.Translate(e, "check for a stored completion");
+        }
+    }
+}

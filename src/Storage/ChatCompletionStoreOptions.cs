@@ -1,0 +1,14 @@
+namespace Storage;
+
+/// <summary>Options of a <see cref="ChatCompletionStore"/>.</summary>
+public sealed class ChatCompletionStoreOptions
+{
+    /// <summary>Whether metadata is held to OpenAI's limits (16 pairs, keys up to 64, values up to 512 characters). On by default.</summary>
+    public bool ValidateMetadata { get; set; } = true;
+
+    /// <summary>
+    /// The largest message content accepted, in UTF-16 characters of its text (or of its JSON, for content parts);
+    /// <c>null</c> for no limit. Defaults to 4 Mi characters; PostgreSQL itself stops at 1 GB a value.
+    /// </summary>
+    public int? MaxContentLength { get; set; } = 4 * 1024 * 1024;
+}

@@ -1,0 +1,15 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Storage.Internal;
+
+/// <summary>The one place that configures the provider, used at run time and at design time alike.</summary>
+internal static class StorageModel
+{
+    public const string MigrationsAssembly = "Storage.Migrations";
+
+    public static DbContextOptionsBuilder<ChatCompletionDbContext> Configure(DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource) =>
+        builder
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly))
+            .UseSnakeCaseNamingConvention();
+}

@@ -1,0 +1,24 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Storage.Internal;
+
+/// <summary>Turns provider exceptions into ours, keeping the provider's as the inner exception.</summary>
+internal static class StoreErrors
+{
+    public static ChatCompletionStoreException Translate(Exception exception, string operation)
+    {
+        var npgsql = exception as NpgsqlException ?? exception.InnerException as NpgsqlException;
+        // The message names the operation and PostgreSQL's error code only: server messages can quote values.
+        var reason = npgsql switch
+        {
+            PostgresException postgres => $"PostgreSQL error {postgres.SqlState}",
+            not null => "a connection or protocol failure",
+            _ => exception is DbUpdateConcurrencyException ? "a concurrent change" : "an unexpected database failure",
+        };
+        return new ChatCompletionStoreException($"Could not {operation}: {reason}.", exception)
+        {
+            IsTransient = npgsql?.IsTransient == true,
+        };
+    }
+}
