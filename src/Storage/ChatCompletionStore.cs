@@ -9,7 +9,7 @@ namespace Storage;
 /// Stores chat completions in PostgreSQL and reads them back losslessly. Thread-safe: share one instance
 /// per database (each call uses its own pooled context and connection).
 /// </summary>
-public sealed class ChatCompletionStore : IAsyncDisposable
+public sealed partial class ChatCompletionStore : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
