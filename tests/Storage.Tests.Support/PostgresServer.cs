@@ -1,0 +1,139 @@
+using Npgsql;
+using Testcontainers.PostgreSql;
+
+namespace Storage.Tests.Support;
+
+/// <summary>
+/// A PostgreSQL server for tests, with a superuser connection to its maintenance database,
+/// on which each test creates and drops its own databases.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private const string ConnectionVariable = "STORAGE_TEST_CONNECTION";
+    private const string Image = "postgres:15.14-alpine";
+    private static readonly TimeSpan ContainerStartTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly IAsyncDisposable? _owned;
+
+    private PostgresServer(string connectionString, string description, IAsyncDisposable? owned)
+    {
+        ConnectionString = connectionString;
+        Description = description;
+        _owned = owned;
+    }
+
+    /// <summary>A superuser connection string to the maintenance database "postgres".</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Where the server comes from, for test logs.</summary>
+    public string Description { get; }
+
+    /// <summary>
+    /// Uses the server named by STORAGE_TEST_CONNECTION if set, else a Testcontainers PostgreSQL if a Docker engine
+    /// answers, else a throwaway cluster from the installed PostgreSQL binaries.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    {
+        var configured = Environment.GetEnvironmentVariable(ConnectionVariable);
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            var builder = new NpgsqlConnectionStringBuilder(configured);
+            // Npgsql would otherwise connect to a database named after the user.
+            if (string.IsNullOrEmpty(builder.Database))
+            {
+                builder.Database = "postgres";
+            }
+
+            return new PostgresServer(builder.ConnectionString, "environment", owned: null);
+        }
+
+        return await TryStartContainerAsync(cancellationToken).ConfigureAwait(false)
+            ?? await StartLocalClusterAsync(durable: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a new cluster from the installed PostgreSQL binaries. A non-durable one skips fsync and friends,
+    /// which is faster but loses data if the server crashes.
+    /// </summary>
+    public static async Task<PostgresServer> StartLocalClusterAsync(bool durable, CancellationToken cancellationToken = default)
+    {
+        var cluster = await LocalCluster.StartAsync(durable, cancellationToken).ConfigureAwait(false);
+        return new PostgresServer(cluster.ConnectionString, cluster.Description, cluster);
+    }
+
+    /// <summary>Creates an empty database and returns a superuser connection string to it.</summary>
+    public async Task<string> CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await ExecuteAsync($"CREATE DATABASE {QuoteIdentifier(name)}", cancellationToken).ConfigureAwait(false);
+        return DatabaseConnectionString(name);
+    }
+
+    /// <summary>Drops a database if it exists, disconnecting whoever is still connected to it.</summary>
+    public async Task DropDatabaseAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await ExecuteAsync($"DROP DATABASE IF EXISTS {QuoteIdentifier(name)} WITH (FORCE)", cancellationToken).ConfigureAwait(false);
+        // The pool still holds the connections the drop cut; a later database of the same name must not get them.
+        using var connection = new NpgsqlConnection(DatabaseConnectionString(name));
+        NpgsqlConnection.ClearPool(connection);
+    }
+
+    /// <summary>Stops the container or cluster this started; a server from the environment is left alone.</summary>
+    public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    private static async Task<PostgresServer?> TryStartContainerAsync(CancellationToken cancellationToken)
+    {
+        // Without an engine to talk to, Testcontainers would only spend time finding that out.
+        if (Environment.GetEnvironmentVariable("DOCKER_HOST") is null && !File.Exists("/var/run/docker.sock"))
+        {
+            return null;
+        }
+
+        PostgreSqlContainer? container = null;
+        try
+        {
+            container = new PostgreSqlBuilder(Image).Build();
+            // An engine that accepts connections but never answers must not hang the test run.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ContainerStartTimeout);
+            await container.StartAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
+            return new PostgresServer(container.GetConnectionString(), $"testcontainers {Image}", container);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync(
+                $"Testcontainers could not start {Image}, using a local cluster instead: {exception.Message}").ConfigureAwait(false);
+            if (container is not null)
+            {
+                try
+                {
+                    await container.DisposeAsync().AsTask().WaitAsync(ContainerStartTimeout, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Best effort: the resource reaper removes the container when this process ends.
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private static string QuoteIdentifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
+    private string DatabaseConnectionString(string name) =>
+        new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(ConnectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = new NpgsqlCommand(sql, connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}
