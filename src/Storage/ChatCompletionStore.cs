@@ -15,6 +15,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly PooledDbContextFactory<ChatCompletionDbContext> _contexts;
     private readonly CompletionValidator _validator;
+    private readonly ChatCompletionStoreOptions _options;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -33,7 +34,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(dataSource);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
-        _validator = new CompletionValidator(options ?? new ChatCompletionStoreOptions());
+        _options = options ?? new ChatCompletionStoreOptions();
+        _validator = new CompletionValidator(_options);
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
             StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource).Options);
     }

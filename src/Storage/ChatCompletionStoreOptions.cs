@@ -11,4 +11,14 @@ public sealed class ChatCompletionStoreOptions
     /// <c>null</c> for no limit. Defaults to 4 Mi characters; PostgreSQL itself stops at 1 GB a value.
     /// </summary>
     public int? MaxContentLength { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// How many completions <see cref="ChatCompletionStore.SaveManyAsync(IAsyncEnumerable{ChatCompletion}, CancellationToken)"/>
+    /// writes per transaction. Larger batches are faster and hold their locks longer. Defaults to 1,000.
+    /// </summary>
+    public int BulkBatchSize
+    {
+        get;
+        set => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The batch size must be positive.");
+    } = 1000;
 }

@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using Storage.Internal;
+
+namespace Storage;
+
+public sealed partial class ChatCompletionStore
+{
+    /// <summary>
+    /// Stores a stream of completions at bulk speed (binary COPY into a staging table, then one
+    /// <c>INSERT … ON CONFLICT DO NOTHING</c> per batch), in constant memory. Yields one result per input
+    /// item, in input order, once its batch has committed: a yielded <see cref="SaveOutcome.Stored"/> is durable.
+    /// Invalid items are rejected on their own and never sink the rest of their batch; replays, within the
+    /// input or of stored completions, are reported as <see cref="SaveOutcome.AlreadyStored"/>.
+    /// </summary>
+    /// <exception cref="ChatCompletionStoreException">The database failed; the current batch was rolled back and nothing of it is yielded.</exception>
+    public async IAsyncEnumerable<BulkSaveResult> SaveManyAsync(
+        IAsyncEnumerable<ChatCompletion> completions,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var batch = new List<BulkItem>(_options.BulkBatchSize);
+        long position = 0;
+        await foreach (var completion in completions.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            batch.Add(Prepare(position++, completion));
+            if (batch.Count == _options.BulkBatchSize)
+            {
+                foreach (var result in await WriteBatchAsync(batch, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return result;
+                }
+
+                batch.Clear();
+            }
+        }
+
+        foreach (var result in await WriteBatchAsync(batch, cancellationToken).ConfigureAwait(false))
+        {
+            yield return result;
+        }
+    }
+
+    /// <inheritdoc cref="SaveManyAsync(IAsyncEnumerable{ChatCompletion}, CancellationToken)"/>
+    public IAsyncEnumerable<BulkSaveResult> SaveManyAsync(IEnumerable<ChatCompletion> completions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        return SaveManyAsync(completions.ToAsyncEnumerable(), cancellationToken);
+    }
+
+    private BulkItem Prepare(long position, ChatCompletion completion)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(completion);
+            _validator.Validate(completion);
+            var hash = ContentHash.Compute(completion);
+            return new BulkItem(position, completion, ContentHash.ToKey(hash), hash, null);
+        }
+        catch (ChatCompletionValidationException e)
+        {
+            return new BulkItem(position, completion, 0, [], e);
+        }
+        catch (ArgumentNullException e)
+        {
+            return new BulkItem(position, completion, 0, [], new ChatCompletionValidationException("$", ChatCompletionValidationRule.Required, "cannot be null", e));
+        }
+    }
+
+    private async Task<IReadOnlyList<BulkSaveResult>> WriteBatchAsync(List<BulkItem> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return [];
+        }
+
+        // The first of several equal items in one batch is the one written; the others are replays of it.
+        var firsts = new Dictionary<(long Key, DateTimeOffset Created), BulkItem>();
+        var outcomes = new Dictionary<long, (SaveOutcome? Outcome, ChatCompletionStoreException? Error)>();
+        foreach (var item in batch)
+        {
+            if (item.Error is not null)
+            {
+                continue;
+            }
+
+            if (!firsts.TryAdd((item.Key, item.Completion.Created), item))
+            {
+                outcomes[item.Position] = firsts[(item.Key, item.Completion.Created)].Hash.AsSpan().SequenceEqual(item.Hash)
+                    ? (SaveOutcome.AlreadyStored, null)
+                    : (null, KeyCollision());
+            }
+        }
+
+        if (firsts.Count > 0)
+        {
+            try
+            {
+                var written = await BulkCopy.WriteAsync(_dataSource, firsts.Values, cancellationToken).ConfigureAwait(false);
+                foreach (var item in firsts.Values)
+                {
+                    outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch
+                    {
+                        BulkCopy.Written.Inserted => (SaveOutcome.Stored, null),
+                        BulkCopy.Written.SameContent => (SaveOutcome.AlreadyStored, null),
+                        _ => (null, KeyCollision()),
+                    };
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException { InnerException: NpgsqlException })
+            {
+                throw StoreErrors.Translate(e, "save a batch of completions");
+            }
+        }
+
+        return batch
+            .Select(item => item.Error is not null
+                ? new BulkSaveResult(item.Position, item.Completion, null, item.Error)
+                : new BulkSaveResult(item.Position, item.Completion, outcomes[item.Position].Outcome, outcomes[item.Position].Error))
+            .ToList();
+    }
+
+    private static ChatCompletionStoreException KeyCollision() =>
+        new("Could not store the completion: its 64-bit storage key collides with a different completion created in the same second.");
+
+    private sealed record BulkItem(long Position, ChatCompletion Completion, long Key, byte[] Hash, ChatCompletionValidationException? Error) : BulkCopy.IRow;
+}

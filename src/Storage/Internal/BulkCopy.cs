@@ -1,0 +1,179 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Storage.Internal;
+
+/// <summary>
+/// Writes one batch of validated completions: binary COPY into session-local staging tables, then one
+/// statement that inserts the new completions and the choices of exactly those, in one transaction.
+/// The columns mirror the EF model (a test compares them); the staging tables have no constraints, so
+/// COPY runs at full speed and all checking happens in the single INSERT.
+/// </summary>
+internal static class BulkCopy
+{
+    public interface IRow
+    {
+        ChatCompletion Completion { get; }
+
+        long Key { get; }
+
+        byte[] Hash { get; }
+    }
+
+    public enum Written
+    {
+        Inserted,
+        SameContent,
+        Collision,
+    }
+
+    internal static readonly Column<IRow>[] CompletionColumns =
+    [
+        new("completion_key", "bigint", NpgsqlDbType.Bigint, r => r.Key),
+        new("created", "timestamptz", NpgsqlDbType.TimestampTz, r => r.Completion.Created),
+        new("id", "text", NpgsqlDbType.Text, r => r.Completion.Id),
+        new("object", "text", NpgsqlDbType.Text, r => r.Completion.ObjectType),
+        new("model", "text", NpgsqlDbType.Text, r => r.Completion.Model),
+        new("service_tier", "text", NpgsqlDbType.Text, r => r.Completion.ServiceTier),
+        new("system_fingerprint", "text", NpgsqlDbType.Text, r => r.Completion.SystemFingerprint),
+        new("metadata", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Metadata)),
+        new("content_hash", "bytea", NpgsqlDbType.Bytea, r => r.Hash),
+        new("usage_prompt_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.PromptTokens),
+        new("usage_completion_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.CompletionTokens),
+        new("usage_total_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.TotalTokens),
+        new("usage_prompt_tokens_details", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.PromptTokensDetails)),
+        new("usage_completion_tokens_details", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.CompletionTokensDetails)),
+        new("usage_extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.Usage?.StoredExtras),
+        new("extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.StoredExtras),
+    ];
+
+    internal static readonly Column<(IRow Row, ChatChoice Choice)>[] ChoiceColumns =
+    [
+        new("completion_key", "bigint", NpgsqlDbType.Bigint, c => c.Row.Key),
+        new("created", "timestamptz", NpgsqlDbType.TimestampTz, c => c.Row.Completion.Created),
+        new("index", "integer", NpgsqlDbType.Integer, c => c.Choice.Index),
+        new("finish_reason", "text", NpgsqlDbType.Text, c => c.Choice.FinishReason),
+        new("logprobs", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Logprobs)),
+        new("extras", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.StoredExtras),
+        new("message_role", "text", NpgsqlDbType.Text, c => c.Choice.Message.Role),
+        new("message_content", "text", NpgsqlDbType.Text, c => c.Choice.Message.ContentText),
+        new("message_content_parts", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.Message.ContentParts),
+        new("message_refusal", "text", NpgsqlDbType.Text, c => c.Choice.Message.Refusal),
+        new("message_tool_calls", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.ToolCalls)),
+        new("message_function_call", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.FunctionCall)),
+        new("message_audio", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Audio)),
+        new("message_annotations", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Annotations)),
+        new("message_reasoning", "text", NpgsqlDbType.Text, c => c.Choice.Message.Reasoning),
+        new("message_reasoning_content", "text", NpgsqlDbType.Text, c => c.Choice.Message.ReasoningContent),
+        new("message_extras", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.Message.StoredExtras),
+    ];
+
+    private const string CompletionStage = "storage_stage_completions";
+    private const string ChoiceStage = "storage_stage_choices";
+
+    private static readonly string CompletionList = string.Join(", ", CompletionColumns.Select(c => c.Name));
+    private static readonly string ChoiceList = string.Join(", ", ChoiceColumns.Select(c => c.Name));
+
+    // ON COMMIT DELETE ROWS empties the stages at every commit; IF NOT EXISTS reuses them on a pooled connection.
+    private static readonly string CreateStages =
+        $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} ({string.Join(", ", CompletionColumns.Select(c => $"{c.Name} {c.SqlType}"))}) ON COMMIT DELETE ROWS;"
+        + $"CREATE TEMP TABLE IF NOT EXISTS {ChoiceStage} ({string.Join(", ", ChoiceColumns.Select(c => $"{c.Name} {c.SqlType}"))}) ON COMMIT DELETE ROWS;";
+
+    // The outer SELECT does not see the rows its CTE inserts, so a joined chat_completions row is one that
+    // existed before: same hash means a replay. Sorting the insert keeps lock order stable across writers.
+    private static readonly string Merge = $"""
+        WITH inserted AS (
+            INSERT INTO {ChatCompletionConfiguration.TableName} ({CompletionList})
+            SELECT {CompletionList} FROM {CompletionStage} ORDER BY completion_key, created
+            ON CONFLICT (completion_key, created) DO NOTHING
+            RETURNING completion_key, created),
+        choices AS (
+            INSERT INTO {ChatChoiceConfiguration.TableName} ({ChoiceList})
+            SELECT {string.Join(", ", ChoiceColumns.Select(c => "s." + c.Name))}
+            FROM {ChoiceStage} s JOIN inserted i USING (completion_key, created))
+        SELECT s.completion_key, s.created, i.completion_key IS NOT NULL, c.content_hash = s.content_hash
+        FROM {CompletionStage} s
+        LEFT JOIN inserted i USING (completion_key, created)
+        LEFT JOIN {ChatCompletionConfiguration.TableName} c USING (completion_key, created)
+        """;
+
+    public static async Task<Dictionary<(long Key, DateTimeOffset Created), Written>> WriteAsync(
+        NpgsqlDataSource dataSource, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var create = new NpgsqlCommand(CreateStages, connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await CopyAsync(connection, CompletionStage, CompletionColumns, rows, cancellationToken).ConfigureAwait(false);
+        await CopyAsync(connection, ChoiceStage, ChoiceColumns, rows.SelectMany(r => r.Completion.Choices.Select(c => (r, c))), cancellationToken).ConfigureAwait(false);
+
+        var written = new Dictionary<(long, DateTimeOffset), Written>(rows.Count);
+        var unverified = new List<(long Key, DateTimeOffset Created, byte[] Hash)>();
+        var hashes = rows.ToDictionary(r => (r.Key, r.Completion.Created), r => r.Hash);
+        await using (var merge = new NpgsqlCommand(Merge, connection, transaction))
+        await using (var reader = await merge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var key = (reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
+                if (reader.GetBoolean(2))
+                {
+                    written[key] = Written.Inserted;
+                }
+                else if (reader.IsDBNull(3))
+                {
+                    // Committed by a concurrent writer after this statement's snapshot: look again below.
+                    unverified.Add((key.Item1, key.Item2, hashes[key]));
+                }
+                else
+                {
+                    written[key] = reader.GetBoolean(3) ? Written.SameContent : Written.Collision;
+                }
+            }
+        }
+
+        foreach (var (key, created, hash) in unverified)
+        {
+            await using var check = new NpgsqlCommand($"SELECT content_hash FROM {ChatCompletionConfiguration.TableName} WHERE completion_key = $1 AND created = $2", connection, transaction);
+            check.Parameters.Add(new NpgsqlParameter { Value = key });
+            check.Parameters.Add(new NpgsqlParameter { Value = created });
+            var stored = (byte[]?)await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            written[(key, created)] = stored is not null && stored.AsSpan().SequenceEqual(hash) ? Written.SameContent : Written.Collision;
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return written;
+    }
+
+    private static async Task CopyAsync<T>(NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken)
+    {
+        await using var importer = await connection.BeginBinaryImportAsync(
+            $"COPY {table} ({string.Join(", ", columns.Select(c => c.Name))}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        foreach (var row in rows)
+        {
+            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var column in columns)
+            {
+                if (column.Value(row) is { } value)
+                {
+                    await importer.WriteAsync(value, column.Type, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string? Json<T>(T? value)
+        where T : class =>
+        value is null ? null : WireJson.Serialize(value);
+
+    internal sealed record Column<T>(string Name, string SqlType, NpgsqlDbType Type, Func<T, object?> Value);
+}

@@ -1,0 +1,83 @@
+using Storage.Internal;
+
+namespace Storage.Tests;
+
+public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_batch_with_replays_duplicates_and_bad_items_stores_exactly_the_good_distinct_ones()
+    {
+        await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 4 });
+        var earlier = Samples.Completion(content: "stored before");
+        await store.SaveAsync(earlier, Token);
+        var good = Enumerable.Range(0, 6).Select(i => Samples.Completion(content: $"good {i}")).ToList();
+        var nul = Samples.Completion(content: "bad \0");
+        var noModel = Samples.Completion();
+        noModel.Model = null!;
+        ChatCompletion[] input =
+        [
+            good[0], earlier, good[1], nul, good[1], good[2], ChatCompletionJson.Parse(ChatCompletionJson.Serialize(good[0])),
+            good[3], noModel, good[4], good[5], good[5],
+        ];
+
+        var results = await store.SaveManyAsync(input, Token).ToListAsync(Token);
+
+        Assert.Equal(Enumerable.Range(0, input.Length).Select(i => (long)i), results.Select(r => r.Position));
+        Assert.Equal(
+            [SaveOutcome.Stored, SaveOutcome.AlreadyStored, SaveOutcome.Stored, null, SaveOutcome.AlreadyStored, SaveOutcome.Stored, SaveOutcome.AlreadyStored,
+             SaveOutcome.Stored, null, SaveOutcome.Stored, SaveOutcome.Stored, SaveOutcome.AlreadyStored],
+            results.Select(r => r.Outcome));
+        Assert.Equal(ChatCompletionValidationRule.NulCharacter, Assert.IsType<ChatCompletionValidationException>(results[3].Error).Rule);
+        Assert.Equal("model", Assert.IsType<ChatCompletionValidationException>(results[8].Error).Field);
+        foreach (var completion in good.Append(earlier))
+        {
+            Assert.Equal(1, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", completion.Id));
+            Assert.Equal(1, await database.ScalarAsync("SELECT count(*) FROM chat_completion_choices h JOIN chat_completions c USING (completion_key, created) WHERE c.id = $1", completion.Id));
+        }
+
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)new[] { nul.Id, noModel.Id }));
+    }
+
+    [Fact]
+    public async Task Bulk_saved_fixtures_read_back_as_equal_json()
+    {
+        var files = Fixtures.SharedCompletionFiles.Concat(Fixtures.SampleFiles).ToList();
+        await using var store = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false, BulkBatchSize = 7 });
+        var bodies = files.Select(Fixtures.Read).ToList();
+
+        var results = await store.SaveManyAsync(bodies.Select(ChatCompletionJson.Parse).ToAsyncEnumerable(), Token).ToListAsync(Token);
+
+        Assert.All(results, r => Assert.Null(r.Error));
+        foreach (var json in bodies)
+        {
+            var stored = await store.FindAsync(ChatCompletionJson.Parse(json).Id, Token);
+            var differences = stored.Select(c => JsonAssert.FirstDifferenceOf(json, ChatCompletionJson.Serialize(c))).ToList();
+            Assert.True(differences.Contains(null), $"No stored completion equals the input: {string.Join("; ", differences)}");
+        }
+    }
+
+    [Theory]
+    [InlineData("chat_completions")]
+    [InlineData("chat_completion_choices")]
+    public async Task The_bulk_columns_are_every_writable_column_of_the_table(string table)
+    {
+        var expected = table == "chat_completions"
+            ? BulkCopy.CompletionColumns.Select(c => c.Name)
+            : BulkCopy.ChoiceColumns.Select(c => c.Name);
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND is_generated = 'NEVER' AND column_default IS NULL");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = table });
+        var actual = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(Token))
+        {
+            while (await reader.ReadAsync(Token))
+            {
+                actual.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+    }
+}
