@@ -37,8 +37,6 @@ internal sealed class LocalCluster : IAsyncDisposable
         ];
     }
 
-    public string DataDirectory => Path.Combine(_directory, "data");
-
     public string ConnectionString => new NpgsqlConnectionStringBuilder
     {
         Host = IPAddress.Loopback.ToString(),
@@ -49,6 +47,8 @@ internal sealed class LocalCluster : IAsyncDisposable
     }.ConnectionString;
 
     public string Description => $"local cluster {_directory} on {IPAddress.Loopback}:{_port}";
+
+    private string DataDirectory => Path.Combine(_directory, "data");
 
     private string LogFile => Path.Combine(_directory, "server.log");
 
@@ -82,7 +82,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             registration.Dispose();
         }
 
-        await CleanUpAsync(CancellationToken.None).ConfigureAwait(false);
+        await CleanUpAsync().ConfigureAwait(false);
     }
 
     private static async Task<string> EnsureOsUserAsync(CancellationToken cancellationToken)
@@ -156,7 +156,9 @@ internal sealed class LocalCluster : IAsyncDisposable
             await StopServerAsync(cancellationToken).ConfigureAwait(false);
             if (attempt == 2)
             {
-                var log = File.Exists(LogFile) ? await File.ReadAllTextAsync(LogFile, cancellationToken).ConfigureAwait(false) : "(none)";
+                var log = File.Exists(LogFile)
+                    ? await File.ReadAllTextAsync(LogFile, cancellationToken).ConfigureAwait(false)
+                    : "(none)";
                 throw new InvalidOperationException($"PostgreSQL did not start: {started}\nserver log:\n{log}");
             }
         }
@@ -173,7 +175,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         // Fails harmlessly when the server is already down, as after a test killed it.
         TryRunToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "stop"], cancellationToken);
 
-    private async Task CleanUpAsync(CancellationToken cancellationToken)
+    private async Task CleanUpAsync()
     {
         if (Interlocked.Exchange(ref _cleanedUp, 1) == 1)
         {
@@ -182,13 +184,13 @@ internal sealed class LocalCluster : IAsyncDisposable
 
         if (Directory.Exists(DataDirectory))
         {
-            await StopServerAsync(cancellationToken).ConfigureAwait(false);
+            await StopServerAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
         Directory.Delete(_directory, recursive: true);
     }
 
-    private void CleanUp() => CleanUpAsync(CancellationToken.None).GetAwaiter().GetResult();
+    private void CleanUp() => CleanUpAsync().GetAwaiter().GetResult();
 
     private async Task RunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken) =>
         (await TryRunToolAsync(tool, arguments, cancellationToken).ConfigureAwait(false)).EnsureSuccess();

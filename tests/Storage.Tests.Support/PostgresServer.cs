@@ -13,6 +13,9 @@ public sealed class PostgresServer : IAsyncDisposable
     private const string Image = "postgres:15.14-alpine";
     private static readonly TimeSpan ContainerStartTimeout = TimeSpan.FromSeconds(90);
 
+    // Once the engine has failed us, later servers in this test run go straight to a local cluster.
+    private static volatile bool s_containerStartFailed;
+
     private readonly IAsyncDisposable? _owned;
 
     private PostgresServer(string connectionString, string description, IAsyncDisposable? owned)
@@ -83,38 +86,45 @@ public sealed class PostgresServer : IAsyncDisposable
     private static async Task<PostgresServer?> TryStartContainerAsync(CancellationToken cancellationToken)
     {
         // Without an engine to talk to, Testcontainers would only spend time finding that out.
-        if (Environment.GetEnvironmentVariable("DOCKER_HOST") is null && !File.Exists("/var/run/docker.sock"))
+        if (s_containerStartFailed
+            || (Environment.GetEnvironmentVariable("DOCKER_HOST") is null && !File.Exists("/var/run/docker.sock")))
         {
             return null;
         }
 
-        PostgreSqlContainer? container = null;
+        // An engine that accepts connections but never answers must not hang the test run.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ContainerStartTimeout);
         try
         {
-            container = new PostgreSqlBuilder(Image).Build();
-            // An engine that accepts connections but never answers must not hang the test run.
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ContainerStartTimeout);
-            await container.StartAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
+            var container = await StartContainerAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             return new PostgresServer(container.GetConnectionString(), $"testcontainers {Image}", container);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
+            s_containerStartFailed = true;
+            var reason = exception is OperationCanceledException
+                ? $"no answer within {ContainerStartTimeout.TotalSeconds:0} s"
+                : exception.Message;
             await Console.Error.WriteLineAsync(
-                $"Testcontainers could not start {Image}, using a local cluster instead: {exception.Message}").ConfigureAwait(false);
-            if (container is not null)
-            {
-                try
-                {
-                    await container.DisposeAsync().AsTask().WaitAsync(ContainerStartTimeout, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    // Best effort: the resource reaper removes the container when this process ends.
-                }
-            }
-
+                $"Testcontainers could not start {Image}, using a local cluster instead: {reason}").ConfigureAwait(false);
             return null;
+        }
+    }
+
+    private static async Task<PostgreSqlContainer> StartContainerAsync(CancellationToken cancellationToken)
+    {
+        // Build() probes the Docker endpoint synchronously; off the caller's thread it stays within the timeout.
+        var container = await Task.Run(() => new PostgreSqlBuilder(Image).Build(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.StartAsync(cancellationToken).ConfigureAwait(false);
+            return container;
+        }
+        catch
+        {
+            await container.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
