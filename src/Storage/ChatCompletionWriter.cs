@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Storage.Internal;
+
+namespace Storage;
+
+/// <summary>
+/// A buffered background writer for the request path: <see cref="EnqueueAsync"/> returns as soon as the
+/// completion is queued, and a background loop flushes batches through the store's bulk path by size or
+/// by time. <see cref="SaveAsync"/> does the same but completes when the completion is durable.
+/// <see cref="DisposeAsync"/> flushes everything still queued. Counters are published on the
+/// <c>Storage</c> meter (see <see cref="StorageTelemetry"/>).
+/// </summary>
+/// <remarks>
+/// Completions still in the buffer when the process dies are lost: only what <see cref="SaveAsync"/> has
+/// acknowledged is durable.
+/// </remarks>
+public sealed class ChatCompletionWriter : IAsyncDisposable
+{
+    private readonly ChatCompletionStore _store;
+    private readonly ChatCompletionWriterOptions _options;
+    private readonly Channel<Pending> _channel;
+    private readonly Task _loop;
+
+    /// <summary>Creates a writer over a store and starts its background loop.</summary>
+    public ChatCompletionWriter(ChatCompletionStore store, ChatCompletionWriterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _options = options ?? new ChatCompletionWriterOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.Capacity, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.BatchSize, 1, nameof(options));
+        _channel = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.Capacity) { SingleReader = true });
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>
+    /// Queues a completion and returns at once, or waits for room when the buffer is full and
+    /// <see cref="ChatCompletionWriterOptions.FullMode"/> is <see cref="ChatCompletionWriterFullMode.Wait"/>.
+    /// </summary>
+    /// <returns><c>false</c> when the completion was dropped because the buffer was full.</returns>
+    public async ValueTask<bool> EnqueueAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        return await WriteAsync(new Pending(completion, null), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues a completion and completes once its batch has committed: the outcome is durable.</summary>
+    /// <exception cref="ChatCompletionValidationException">The completion was rejected.</exception>
+    /// <exception cref="ChatCompletionStoreException">It could not be written, or was dropped because the buffer was full.</exception>
+    public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        var done = new TaskCompletionSource<SaveOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!await WriteAsync(new Pending(completion, done), cancellationToken).ConfigureAwait(false))
+        {
+            throw new ChatCompletionStoreException("The completion was dropped: the writer's buffer is full.");
+        }
+
+        return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops accepting completions and flushes everything already queued.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> WriteAsync(Pending pending, CancellationToken cancellationToken)
+    {
+        if (_options.FullMode == ChatCompletionWriterFullMode.Drop)
+        {
+            if (!_channel.Writer.TryWrite(pending))
+            {
+                StorageTelemetry.Dropped.Add(1);
+                return false;
+            }
+        }
+        else
+        {
+            try
+            {
+                await _channel.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException e)
+            {
+                throw new ObjectDisposedException(nameof(ChatCompletionWriter), e);
+            }
+        }
+
+        StorageTelemetry.Queued.Add(1);
+        return true;
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _channel.Reader;
+        var batch = new List<Pending>(_options.BatchSize);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            // A batch closes when it is full or FlushInterval after its first completion, whichever comes first.
+            var deadline = Stopwatch.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * Stopwatch.Frequency);
+            while (batch.Count < _options.BatchSize)
+            {
+                if (reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    continue;
+                }
+
+                var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                var more = reader.WaitToReadAsync().AsTask();
+                if (await Task.WhenAny(more, Task.Delay(remaining)).ConfigureAwait(false) != more || !await more.ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+
+            await FlushAsync(batch).ConfigureAwait(false);
+            batch.Clear();
+        }
+    }
+
+    private async Task FlushAsync(List<Pending> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await foreach (var result in _store.SaveManyAsync(batch.Select(p => p.Completion)).ConfigureAwait(false))
+                {
+                    var pending = batch[(int)result.Position];
+                    if (result.Error is { } error)
+                    {
+                        StorageTelemetry.Rejected.Add(1);
+                        pending.Done?.TrySetException(error);
+                    }
+                    else
+                    {
+                        StorageTelemetry.Written.Add(1);
+                        pending.Done?.TrySetResult(result.Outcome!.Value);
+                    }
+                }
+
+                StorageTelemetry.FlushDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return;
+            }
+            catch (ChatCompletionStoreException e) when (e.IsTransient && attempt < _options.MaxFlushAttempts)
+            {
+                // Replays are recognised, so writing the whole batch again never stores anything twice.
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt))).ConfigureAwait(false);
+            }
+            catch (ChatCompletionStoreException e)
+            {
+                StorageTelemetry.Failed.Add(batch.Count);
+                foreach (var pending in batch)
+                {
+                    pending.Done?.TrySetException(e);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private sealed record Pending(ChatCompletion Completion, TaskCompletionSource<SaveOutcome>? Done);
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics.Metrics;
+using Npgsql;
+
+namespace Storage.Tests;
+
+public sealed class WriterTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Disposing_flushes_everything_queued()
+    {
+        var completions = Enumerable.Range(0, 500).Select(i => Samples.Completion(content: $"queued {i}")).ToList();
+        await using var store = database.CreateStore();
+        var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions { BatchSize = 64, FlushInterval = TimeSpan.FromSeconds(30) });
+
+        foreach (var completion in completions)
+        {
+            Assert.True(await writer.EnqueueAsync(completion, Token));
+        }
+
+        await writer.DisposeAsync();
+
+        Assert.Equal(500, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)completions.Select(c => c.Id).ToArray()));
+    }
+
+    [Fact]
+    public async Task Save_completes_when_durable_and_reports_replays_and_rejections()
+    {
+        await using var store = database.CreateStore();
+        await using var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions { FlushInterval = TimeSpan.FromMilliseconds(20) });
+        var completion = Samples.Completion();
+        var bad = Samples.Completion(content: "nul \0");
+
+        var first = await writer.SaveAsync(completion, Token);
+        var stored = await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", completion.Id);
+        var replay = await writer.SaveAsync(ChatCompletionJson.Parse(ChatCompletionJson.Serialize(completion)), Token);
+        var error = await Assert.ThrowsAsync<ChatCompletionValidationException>(() => writer.SaveAsync(bad, Token));
+
+        Assert.Equal((SaveOutcome.Stored, 1L, SaveOutcome.AlreadyStored), (first, stored, replay));
+        Assert.Equal(ChatCompletionValidationRule.NulCharacter, error.Rule);
+    }
+
+    [Fact]
+    public async Task A_full_buffer_drops_and_counts_when_told_to_and_keeps_what_it_accepted()
+    {
+        long dropped = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StorageTelemetry.MeterName && instrument.Name == "storage.writer.dropped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref dropped, value));
+        listener.Start();
+
+        // Hold a lock that blocks every insert, so the writer's first flush waits and its buffer fills.
+        await using var blocker = await database.DataSource.OpenConnectionAsync(Token);
+        await using var transaction = await blocker.BeginTransactionAsync(Token);
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE chat_completions IN EXCLUSIVE MODE", blocker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync(Token);
+        }
+
+        await using var store = database.CreateStore();
+        var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions
+        {
+            Capacity = 10, BatchSize = 5, FlushInterval = TimeSpan.FromMilliseconds(10), FullMode = ChatCompletionWriterFullMode.Drop,
+        });
+        var accepted = new List<ChatCompletion>();
+        var refused = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            var completion = Samples.Completion(content: $"burst {i}");
+            if (await writer.EnqueueAsync(completion, Token))
+            {
+                accepted.Add(completion);
+            }
+            else
+            {
+                refused++;
+            }
+
+            await Task.Delay(1, Token);
+        }
+
+        await transaction.RollbackAsync(Token);
+        await writer.DisposeAsync();
+
+        Assert.InRange(refused, 1, 95);
+        Assert.True(Interlocked.Read(ref dropped) >= refused);
+        Assert.Equal(accepted.Count, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)accepted.Select(c => c.Id).ToArray()));
+    }
+}
