@@ -20,18 +20,34 @@ public sealed partial class ChatCompletionStore
     {
         ArgumentNullException.ThrowIfNull(completions);
         var batch = new List<BulkItem>(_options.BulkBatchSize);
+        // One batch is written while the next is validated and hashed: client and server work overlap,
+        // and memory stays at two batches whatever the length of the input.
+        Task<IReadOnlyList<BulkSaveResult>>? writing = null;
         long position = 0;
         await foreach (var completion in completions.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             batch.Add(Prepare(position++, completion));
             if (batch.Count == _options.BulkBatchSize)
             {
-                foreach (var result in await WriteBatchAsync(batch, cancellationToken).ConfigureAwait(false))
+                if (writing is not null)
                 {
-                    yield return result;
+                    foreach (var result in await writing.ConfigureAwait(false))
+                    {
+                        yield return result;
+                    }
                 }
 
-                batch.Clear();
+                var full = batch;
+                writing = Task.Run(() => WriteBatchAsync(full, cancellationToken), cancellationToken);
+                batch = new List<BulkItem>(_options.BulkBatchSize);
+            }
+        }
+
+        if (writing is not null)
+        {
+            foreach (var result in await writing.ConfigureAwait(false))
+            {
+                yield return result;
             }
         }
 

@@ -148,7 +148,7 @@ internal static class BulkCopy
         return written;
     }
 
-    private static async Task CopyAsync<T>(NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken)
+    internal static async Task CopyAsync<T>(NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken)
     {
         await using var importer = await connection.BeginBinaryImportAsync(
             $"COPY {table} ({string.Join(", ", columns.Select(c => c.Name))}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);

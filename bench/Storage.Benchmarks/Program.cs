@@ -1,0 +1,89 @@
+using System.Globalization;
+using Npgsql;
+using Storage;
+using Storage.Benchmarks;
+using Storage.Migrations;
+
+// Ingest benchmark: the same generated completions written five ways against one server in one run.
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--connection "Host=…"]
+var quick = args.Contains("--quick");
+var connectionString = Option("--connection") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Storage") ?? StorageMigrator.DefaultConnectionString;
+var (count, slowCount, runs) = quick ? (5_000, 1_000, 3) : (50_000, 5_000, 5);
+
+// Everything happens in a database of its own, since every case starts by emptying the tables.
+var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
+var name = $"storage_bench_{Environment.ProcessId}";
+await using (var server = NpgsqlDataSource.Create(admin.ConnectionString))
+{
+    await using var create = server.CreateCommand($"CREATE DATABASE {name}");
+    await create.ExecuteNonQueryAsync();
+}
+
+try
+{
+    var target = new NpgsqlConnectionStringBuilder(connectionString) { Database = name };
+    await using var dataSource = NpgsqlDataSource.Create(target.ConnectionString);
+    await StorageMigrator.MigrateAsync(dataSource);
+    await using (var version = dataSource.CreateCommand("SELECT version()"))
+    {
+        Console.WriteLine($"server: {await version.ExecuteScalarAsync()}");
+    }
+
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; {count:N0} completions per case ({slowCount:N0} for per-completion SaveChanges), {runs} runs, median and min shown");
+    var benchmarks = new IngestBenchmarks(dataSource);
+    var cases = new (string Name, IngestBenchmarks.Method Method, int Count)[]
+    {
+        ("(a) EF Core, one SaveChanges per completion", benchmarks.EfPerCompletion, slowCount),
+        ("(b) EF Core, AddRange + SaveChanges per 1,000", benchmarks.EfBatched, count),
+        ("(c) raw binary COPY, both tables (the limit)", benchmarks.RawCopy, count),
+        ("(d) store bulk path, SaveManyAsync", benchmarks.StoreBulk, count),
+        ("(e) buffered writer, EnqueueAsync", benchmarks.BufferedWriter, count),
+    };
+
+    var medians = new Dictionary<string, double>();
+    Console.WriteLine();
+    Console.WriteLine($"{"method",-48} {"completions/s",14} {"best run",10} {"x COPY",8}");
+    // Runs are interleaved round-robin so that drift on a noisy machine hits every case alike.
+    var rates = cases.ToDictionary(c => c.Name, _ => new List<double>());
+    var data = Workload.Create(count, seed: 1, DateTimeOffset.FromUnixTimeSeconds(1_760_000_000));
+    await benchmarks.TimeAsync(benchmarks.StoreBulk, data.Take(500).ToList()); // warm-up: JIT, pools, plans
+    for (var run = 0; run < runs; run++)
+    {
+        foreach (var (caseName, method, n) in cases)
+        {
+            var elapsed = await benchmarks.TimeAsync(method, data.Take(n).ToList());
+            rates[caseName].Add(n / elapsed.TotalSeconds);
+        }
+    }
+
+    var copy = Median(rates[cases[2].Name]);
+    foreach (var (caseName, _, _) in cases)
+    {
+        var median = Median(rates[caseName]);
+        medians[caseName] = median;
+        Console.WriteLine($"{caseName,-48} {median,14:N0} {rates[caseName].Max(),10:N0} {median / copy,8:0.00}");
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"writer_vs_copy: {(medians[cases[4].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}");
+    Console.WriteLine($"bulk_vs_copy: {(medians[cases[3].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}");
+}
+finally
+{
+    NpgsqlConnection.ClearAllPools();
+    await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
+    await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    await drop.ExecuteNonQueryAsync();
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+string? Option(string name)
+{
+    var at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+}
