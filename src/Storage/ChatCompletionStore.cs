@@ -116,7 +116,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
                 .Take(limit)
                 .Include(c => c.Choices.OrderBy(choice => choice.Index))
-                .AsSplitQuery()
+                .AsSingleQuery()
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false);
         }

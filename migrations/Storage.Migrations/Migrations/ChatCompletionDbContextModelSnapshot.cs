@@ -157,6 +157,12 @@ namespace Storage.Migrations
                         .HasColumnType("text")
                         .HasColumnName("system_fingerprint");
 
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
                     b.ComplexProperty(typeof(Dictionary<string, object>), "Usage", "Storage.ChatCompletion.Usage#ChatUsage", b1 =>
                         {
                             b1.Property<long>("CompletionTokens")
@@ -195,6 +201,12 @@ namespace Storage.Migrations
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Metadata"), "gin");
                     NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Metadata"), new[] { "jsonb_path_ops" });
+
+                    b.HasIndex("Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_created_completion_key");
+
+                    b.HasIndex("Model", "Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_model_created_completion_key");
 
                     b.ToTable("chat_completions", (string)null);
                 });

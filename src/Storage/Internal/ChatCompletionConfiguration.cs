@@ -7,6 +7,10 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
 {
     public const string TableName = "chat_completions";
     public const string PrimaryKeyName = "pk_chat_completions";
+    /// <summary>The shadow property over PostgreSQL's xmin system column: the row version of optimistic concurrency.</summary>
+    public const string VersionProperty = "Version";
+    public const string CreatedIndexName = "ix_chat_completions_created_completion_key";
+    public const string ModelCreatedIndexName = "ix_chat_completions_model_created_completion_key";
 
     public void Configure(EntityTypeBuilder<ChatCompletion> builder)
     {
@@ -18,6 +22,9 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
         builder.HasKey(ShadowProperties.CompletionKey, nameof(ChatCompletion.Created)).HasName(PrimaryKeyName);
         builder.Property<byte[]>(ShadowProperties.ContentHash).HasColumnName("content_hash").IsRequired();
         builder.Property<DateTimeOffset>(ShadowProperties.StoredAt).HasColumnName("stored_at").HasDefaultValueSql("now()").ValueGeneratedOnAdd();
+        // PostgreSQL's system column xmin (the id of the transaction that last wrote the row) is the version
+        // that optimistic metadata updates compare; it needs no column of its own and no migration.
+        builder.Property<uint>(VersionProperty).HasColumnName("xmin").HasColumnType("xid").IsRowVersion();
 
         builder.Property(c => c.Id).HasColumnName("id").IsRequired();
         builder.Property(c => c.Created).HasColumnName("created");
@@ -41,6 +48,11 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
             .HasConstraintName("fk_chat_completion_choices_chat_completions");
 
         builder.HasIndex(c => c.Id);
+        // Keyset pagination, streaming and retention walk (created, completion_key) in order, optionally within one model.
+        // On a large live table create these with CREATE INDEX CONCURRENTLY IF NOT EXISTS before migrating: the
+        // migration creates them with IF NOT EXISTS, so it then only records itself (see the QueryIndexes migration).
+        builder.HasIndex(nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(CreatedIndexName);
+        builder.HasIndex(nameof(ChatCompletion.Model), nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(ModelCreatedIndexName);
         // jsonb_path_ops: smaller and faster than the default opclass, and @> containment is all the filters use.
         builder.HasIndex(c => c.Metadata).HasMethod("gin").HasOperators("jsonb_path_ops");
     }

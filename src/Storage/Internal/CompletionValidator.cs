@@ -52,6 +52,13 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         Strings(completion, "$");
     }
 
+    /// <summary>The metadata checks of <see cref="Validate"/> alone, for a metadata update: limits, null values, storable text.</summary>
+    internal void ValidateMetadata(IDictionary<string, string>? metadata)
+    {
+        Metadata(metadata);
+        Strings(metadata, "metadata");
+    }
+
     private void ContentLength(ChatMessageContent? content, string path)
     {
         var length = content is null ? 0 : content.Text?.Length ?? content.Parts!.Value.GetRawText().Length;

@@ -1,0 +1,279 @@
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Storage.Internal;
+
+namespace Storage;
+
+// The query surface, mirroring OpenAI's stored-completions API: list, update metadata, delete, plus export,
+// retention and usage totals. Lists and exports page by keyset on (created, completion_key), never by OFFSET.
+public sealed partial class ChatCompletionStore
+{
+    private const int DefaultListLimit = 20;
+
+    /// <summary>How many completions one export query reads; tests lower it to cross batch boundaries.</summary>
+    internal int ExportBatchSize { get; set; } = 250;
+
+    /// <summary>How many completions one retention DELETE removes; tests lower it to cross batch boundaries.</summary>
+    internal int DeleteBatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// Lists stored completions with their choices, one page at a time, like OpenAI's <c>GET /v1/chat/completions</c>.
+    /// Pages are ordered by <c>created</c> with ties broken by a stable storage key, and continue after a position rather
+    /// than an offset: walking <see cref="ChatCompletionPage.LastId"/> to the end returns every completion that existed
+    /// at the start exactly once, whatever is stored meanwhile and however many share a second.
+    /// </summary>
+    /// <param name="filter">Which completions to list; <c>null</c> for all.</param>
+    /// <param name="after">
+    /// The vendor id of the last item of the previous page (OpenAI's <c>after</c>), or <c>null</c> for the first page.
+    /// Vendor ids are not unique: when several stored completions share this id, the page continues after the most
+    /// recently stored of them (the one <see cref="GetAsync"/> returns), so a list that holds duplicates of an id
+    /// can skip or repeat items around them.
+    /// </param>
+    /// <param name="limit">The page size, 1 to 100; 20 by default, as OpenAI's.</param>
+    /// <param name="order">
+    /// <see cref="ChatCompletionOrder.Descending"/> (newest first) by default, as OpenAI's live API answers when no order is
+    /// sent (its reference documents <c>asc</c>; the recorded responses are newest first).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is outside 1..100, or <paramref name="order"/> is undefined.</exception>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionNotFoundException">No stored completion has the id <paramref name="after"/>.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<ChatCompletionPage> ListAsync(
+        ChatCompletionFilter? filter = null,
+        string? after = null,
+        int limit = DefaultListLimit,
+        ChatCompletionOrder order = ChatCompletionOrder.Descending,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
+        if (!Enum.IsDefined(order))
+        {
+            throw new ArgumentOutOfRangeException(nameof(order), order, "The order must be Ascending or Descending.");
+        }
+
+        FilterValues.Validate(filter, nameof(filter));
+        if (after is not null && !FilterValues.IsStorable(after))
+        {
+            throw new ChatCompletionNotFoundException(after, nameof(after));
+        }
+
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CompletionQueries.ListAsync(db, filter, after, limit, order, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "list completions");
+        }
+    }
+
+    /// <summary>
+    /// Streams every completion matching the filter, with its choices, oldest first (by <c>created</c>, ties broken by a
+    /// stable storage key), for exports. Memory stays constant: completions are read in batches of a few hundred, each
+    /// continuing after the last one read, and no connection is held while the caller processes a batch. It is not one
+    /// snapshot: every completion that exists and matches throughout is returned exactly once; one stored or deleted
+    /// meanwhile may or may not be.
+    /// </summary>
+    /// <param name="filter">Which completions to export; <c>null</c> for all.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async IAsyncEnumerable<ChatCompletion> ExportAsync(
+        ChatCompletionFilter? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        FilterValues.Validate(filter, nameof(filter));
+        var batchSize = ExportBatchSize;
+        CompletionQueries.KeysetPosition? position = null;
+        while (true)
+        {
+            var batch = await ExportBatchAsync(filter, position, batchSize, cancellationToken).ConfigureAwait(false);
+            foreach (var row in batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return row.ToCompletion();
+            }
+
+            if (batch.Count < batchSize)
+            {
+                yield break;
+            }
+
+            position = batch[^1].Position;
+        }
+    }
+
+    /// <summary>
+    /// Gets the completion with this vendor id (the most recently stored one when several share the id) together with
+    /// its version, to pass to <see cref="UpdateMetadataAsync"/>; <c>null</c> when none has the id.
+    /// </summary>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<StoredChatCompletion?> GetWithVersionAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (!FilterValues.IsStorable(id))
+        {
+            return null;
+        }
+
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (await CompletionQueries.GetStoredAsync(db, id, cancellationToken).ConfigureAwait(false))?.ToStored();
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "read the completion");
+        }
+    }
+
+    /// <summary>
+    /// Replaces the whole metadata map of the completion with this vendor id (the most recently stored one when several
+    /// share the id), like OpenAI's <c>POST /v1/chat/completions/{id}</c>, and returns the completion as now stored with
+    /// its new version. Only the metadata changes: the content hash stays that of the completion as first saved, so
+    /// saving the original again still returns <see cref="SaveOutcome.AlreadyStored"/>.
+    /// </summary>
+    /// <param name="id">The vendor id.</param>
+    /// <param name="metadata">The new map, held to the same limits as on save; <c>null</c> removes the metadata.</param>
+    /// <param name="expectedVersion">
+    /// The <see cref="StoredChatCompletion.Version"/> of a prior read (an <c>If-Match</c>): the update then happens only
+    /// if the completion is still that version, so two callers that read the same version cannot overwrite each other.
+    /// <c>null</c> to replace the metadata whatever happened since (last writer wins).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the update; nothing is written then.</param>
+    /// <exception cref="ChatCompletionValidationException">The metadata breaks a limit (<see cref="ChatCompletionValidationRule.MetadataLimit"/>) or holds unstorable text; nothing was written.</exception>
+    /// <exception cref="ChatCompletionNotFoundException">No stored completion has the id (and no version was expected).</exception>
+    /// <exception cref="ChatCompletionConcurrencyException">The completion is no longer <paramref name="expectedVersion"/>: changed, deleted or superseded.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed; nothing was written.</exception>
+    public async Task<StoredChatCompletion> UpdateMetadataAsync(
+        string id, IDictionary<string, string>? metadata, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        _validator.ValidateMetadata(metadata);
+        if (!FilterValues.IsStorable(id))
+        {
+            throw expectedVersion is null
+                ? new ChatCompletionNotFoundException(id, nameof(id))
+                : new ChatCompletionConcurrencyException(id, expectedVersion, currentVersion: null);
+        }
+
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CompletionQueries.UpdateMetadataAsync(db, id, metadata, expectedVersion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "update the metadata");
+        }
+    }
+
+    /// <summary>
+    /// Deletes the completion with this vendor id and its choices, like OpenAI's <c>DELETE /v1/chat/completions/{id}</c>.
+    /// When several share the id, only the most recently stored one (the one <see cref="GetAsync"/> returns) is deleted,
+    /// and <see cref="GetAsync"/> then returns the next.
+    /// </summary>
+    /// <returns>Whether a completion was deleted.</returns>
+    /// <exception cref="ChatCompletionStoreException">The database failed; nothing was deleted.</exception>
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (!FilterValues.IsStorable(id))
+        {
+            return false;
+        }
+
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CompletionQueries.DeleteAsync(db, id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "delete the completion");
+        }
+    }
+
+    /// <summary>
+    /// Deletes every completion created before a cutoff that also matches the filter, with its choices, for retention.
+    /// Works in batches of 1,000 completions, oldest first, each its own short statement and transaction, so no lock is
+    /// held for long and writers are not blocked. Cancelling rolls back the batch in flight; earlier batches stay deleted.
+    /// </summary>
+    /// <param name="createdBefore">Only completions created strictly before this instant are deleted.</param>
+    /// <param name="filter">Further conditions (a model, metadata pairs, a created range); <c>null</c> for none.</param>
+    /// <param name="cancellationToken">Stops the deletion; earlier batches stay deleted.</param>
+    /// <returns>How many completions were deleted.</returns>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed; earlier batches stay deleted.</exception>
+    public async Task<long> DeleteCreatedBeforeAsync(
+        DateTimeOffset createdBefore, ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        FilterValues.Validate(filter, nameof(filter));
+        var batchSize = DeleteBatchSize;
+        long deleted = 0;
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            int batch;
+            try
+            {
+                batch = await CompletionQueries.DeleteBatchAsync(db, createdBefore, filter, batchSize, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsProviderFailure(e))
+            {
+                throw StoreErrors.Translate(e, "delete completions");
+            }
+
+            deleted += batch;
+            if (batch < batchSize)
+            {
+                return deleted;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sums token usage over the completions matching the filter (typically a created range), grouped by any
+    /// combination of model, UTC day and one metadata key; computed entirely in PostgreSQL, rows ordered by the groups.
+    /// Counts every matching completion; token sums include only what vendors reported.
+    /// </summary>
+    /// <param name="filter">Which completions to sum; <c>null</c> for all.</param>
+    /// <param name="grouping">How to group; <c>null</c> for one row over everything (even when nothing matches).</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<IReadOnlyList<ChatCompletionUsageTotals>> GetUsageAsync(
+        ChatCompletionFilter? filter = null, ChatCompletionUsageGrouping? grouping = null, CancellationToken cancellationToken = default)
+    {
+        FilterValues.Validate(filter, nameof(filter));
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CompletionQueries.UsageAsync(db, filter, grouping, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "sum usage");
+        }
+    }
+
+    private async Task<List<CompletionQueries.StoredRow>> ExportBatchAsync(
+        ChatCompletionFilter? filter, CompletionQueries.KeysetPosition? position, int batchSize, CancellationToken cancellationToken)
+    {
+        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e))
+        {
+            throw StoreErrors.Translate(e, "export completions");
+        }
+    }
+
+    private static bool IsProviderFailure(Exception e) =>
+        e is NpgsqlException or DbUpdateException or InvalidOperationException { InnerException: NpgsqlException };
+}
