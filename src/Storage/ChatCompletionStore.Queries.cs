@@ -163,7 +163,15 @@ public sealed partial class ChatCompletionStore
         await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await CompletionQueries.UpdateMetadataAsync(db, id, metadata, expectedVersion, cancellationToken).ConfigureAwait(false);
+            // The whole transaction is retried on a transient failure. If a commit's outcome was unknown, the retry
+            // finds the row already changed: without a version it writes the same map again; with one it reports a
+            // conflict rather than overwrite blindly, and a re-read shows the caller's own update.
+            return await db.Database.CreateExecutionStrategy()
+                .ExecuteAsync(
+                    (db, id, metadata, expectedVersion),
+                    static (state, token) => CompletionQueries.UpdateMetadataAsync(state.db, state.id, state.metadata, state.expectedVersion, token),
+                    cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (Exception e) when (IsProviderFailure(e))
         {

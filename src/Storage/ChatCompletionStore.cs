@@ -68,8 +68,9 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             {
                 // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
             }
-            catch (DbUpdateException e)
+            catch (Exception e) when (e is DbUpdateException or NpgsqlException or InvalidOperationException { InnerException: DbUpdateException or NpgsqlException })
             {
+                // InvalidOperationException wraps the last failure when EF's retries are exhausted.
                 throw StoreErrors.Translate(e, "save the completion");
             }
         }

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Storage.Internal;
 
@@ -106,7 +107,8 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
         var read = await store.GetWithVersionAsync(await AnyIdAsync(), Token);
         await using var db = _log.CreateContext(database);
 
-        await CompletionQueries.UpdateMetadataAsync(db, read!.Completion.Id, new Dictionary<string, string> { ["tenant"] = MetadataMarker }, read.Version, Token);
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(() =>
+            CompletionQueries.UpdateMetadataAsync(db, read!.Completion.Id, new Dictionary<string, string> { ["tenant"] = MetadataMarker }, read.Version, Token));
 
         var update = Assert.Single(_log.Take(), c => c.Sql.StartsWith("UPDATE", StringComparison.Ordinal));
         Assert.Contains("SET metadata = @", update.Sql, StringComparison.Ordinal);

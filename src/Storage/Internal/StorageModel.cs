@@ -10,6 +10,8 @@ internal static class StorageModel
 
     public static DbContextOptionsBuilder<ChatCompletionDbContext> Configure(DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource) =>
         builder
-            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly))
+            // Transient failures (a dropped connection, a failover, a serialization failure) are retried. A save whose
+            // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).EnableRetryOnFailure())
             .UseSnakeCaseNamingConvention();
 }

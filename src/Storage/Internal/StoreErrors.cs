@@ -8,7 +8,9 @@ internal static class StoreErrors
 {
     public static ChatCompletionStoreException Translate(Exception exception, string operation)
     {
-        var npgsql = exception as NpgsqlException ?? exception.InnerException as NpgsqlException;
+        var npgsql = exception as NpgsqlException
+            ?? exception.InnerException as NpgsqlException
+            ?? exception.InnerException?.InnerException as NpgsqlException;
         // The message names the operation and PostgreSQL's error code only: server messages can quote values.
         var reason = npgsql switch
         {
