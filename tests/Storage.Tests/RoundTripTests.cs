@@ -40,7 +40,7 @@ public sealed class RoundTripTests(MigratedDatabase database) : IClassFixture<Mi
         var token = TestContext.Current.CancellationToken;
         var json = Fixtures.Read(file);
         var completion = ChatCompletionJson.Parse(json);
-        await using var store = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false });
+        await using var store = database.CreateStore();
 
         var first = await store.SaveAsync(completion, token);
         var replay = await store.SaveAsync(ChatCompletionJson.Parse(json), token);
