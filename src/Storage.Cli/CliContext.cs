@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Storage.Cli.Connection;
+
+namespace Storage.Cli;
+
+/// <summary>What every command shares: the console, the global --connection option, and how failures are reported.</summary>
+internal sealed class CliContext(CliConsole console)
+{
+    public CliConsole Console { get; } = console;
+
+    public Option<string?> Connection { get; } = new("--connection")
+    {
+        Description = "The PostgreSQL connection string. Default: ConnectionStrings__Storage, else the docker-compose server if it "
+            + "answers, else a development cluster the tool starts from the installed PostgreSQL and leaves running.",
+        HelpName = "CONNECTION_STRING",
+        Recursive = true,
+    };
+
+    /// <summary>The connection string to use: --connection, else what <see cref="ConnectionResolver"/> finds.</summary>
+    public async Task<string> ResolveConnectionAsync(ParseResult parsed, CancellationToken cancellationToken) =>
+        parsed.GetValue(Connection) is { Length: > 0 } given
+            ? await ConnectionResolver.CheckAsync(given, "--connection", cancellationToken)
+            : await ConnectionResolver.ResolveAsync(Console.Error, cancellationToken);
+
+    public async Task<ChatCompletionStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
+        new(await ResolveConnectionAsync(parsed, cancellationToken));
+
+    /// <summary>Sets a command's action, reporting any failure as one line on standard error, never a stack trace.</summary>
+    public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            try
+            {
+                return await action(parsed, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("storage: cancelled.");
+                return ExitCodes.Cancelled;
+            }
+            catch (Exception e)
+            {
+                await Console.Error.WriteLineAsync($"storage: {ErrorMessages.Describe(e)}");
+                return ExitCodes.Failure;
+            }
+        });
+}

@@ -1,0 +1,324 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using Npgsql;
+
+namespace Storage.Cli.Connection;
+
+/// <summary>
+/// A PostgreSQL cluster for development that the tool creates once per user from the installed binaries, starts when it
+/// is down and leaves running for the next command. It listens on 127.0.0.1 only, over TCP only, with a password that is
+/// kept in the data directory; the port it last used is kept there too and reused while it is free. Unix only: it relies on
+/// Unix file modes and, as root, on runuser.
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+internal sealed class DevCluster
+{
+    /// <summary>The port tried first, away from the 5432 of a system or docker-compose server.</summary>
+    public const int PreferredPort = 54329;
+
+    private const string DatabaseName = "storage";
+    private const string Superuser = "postgres";
+    private const string PasswordFileName = "storage-cli.password";
+    private const string PortFileName = "storage-cli.port";
+    private const string ServerOsUser = "postgres";
+    private const string SystemDirectory = "/var/lib/storage/postgres";
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly string _binDirectory;
+    private readonly string? _osUser;
+    private readonly int _preferredPort;
+
+    /// <param name="dataDirectory">The cluster's data directory, created if missing.</param>
+    /// <param name="binDirectory">Where initdb and pg_ctl are.</param>
+    /// <param name="osUser">The OS user the server runs as when this process is root (PostgreSQL refuses root); <c>null</c> to run as this user.</param>
+    /// <param name="preferredPort">The port to try first when no remembered port is free.</param>
+    public DevCluster(string dataDirectory, string binDirectory, string? osUser, int preferredPort = PreferredPort)
+    {
+        DataDirectory = dataDirectory;
+        _binDirectory = binDirectory;
+        _osUser = osUser;
+        _preferredPort = preferredPort;
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>The command that stops the server, as the user would type it.</summary>
+    public string StopCommand =>
+        (_osUser is null ? "" : $"runuser -u {_osUser} -- ") + $"{Quote(Path.Combine(_binDirectory, "pg_ctl"))} -D {Quote(DataDirectory)} stop";
+
+    private string PasswordFile => Path.Combine(DataDirectory, PasswordFileName);
+
+    private string PortFile => Path.Combine(DataDirectory, PortFileName);
+
+    private string PidFile => Path.Combine(DataDirectory, "postmaster.pid");
+
+    private string LogFile => Path.Combine(DataDirectory, "server.log");
+
+    /// <summary>
+    /// The current user's cluster, run from the installed binaries: in LocalApplicationData/storage/postgres, or, when this
+    /// process is root, run as the <c>postgres</c> OS user and in /var/lib/storage/postgres if that user cannot reach the former.
+    /// </summary>
+    /// <exception cref="CliException">No PostgreSQL binaries are installed, or root has no <c>postgres</c> user.</exception>
+    public static async Task<DevCluster> ForCurrentUserAsync(CancellationToken cancellationToken)
+    {
+        var binDirectory = await PostgresBinaries.FindBinDirectoryAsync(cancellationToken)
+            ?? throw new CliException(ConnectionResolver.NoServerMessage);
+        string? osUser = null;
+        if (Environment.IsPrivilegedProcess)
+        {
+            osUser = ServerOsUser;
+            if (!(await ProcessRunner.RunAsync("id", ["-u", osUser], cancellationToken)).Succeeded)
+            {
+                throw new CliException(
+                    $"Running as root, the development PostgreSQL must run as the '{osUser}' OS user, which does not exist. "
+                    + "Run as another user, or set ConnectionStrings__Storage.");
+            }
+        }
+
+        return new DevCluster(await ChooseDirectoryAsync(osUser, cancellationToken), binDirectory, osUser);
+    }
+
+    /// <summary>
+    /// Creates the cluster if it does not exist, starts it if it is down and creates the <c>storage</c> database if it is
+    /// missing; says on <paramref name="log"/> where the cluster is and how to stop it.
+    /// </summary>
+    /// <returns>A connection string to the <c>storage</c> database.</returns>
+    public async Task<string> EnsureRunningAsync(TextWriter log, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DataDirectory)!);
+        // Two commands started together must not both run initdb or start a server.
+        await using var exclusive = await LockAsync(cancellationToken);
+
+        var password = await EnsureCreatedAsync(cancellationToken);
+        var running = await RunningPortAsync(cancellationToken);
+        var port = running ?? await StartAsync(cancellationToken);
+        await EnsureDatabaseAsync(ConnectionString(port, password, "postgres"), cancellationToken);
+
+        await log.WriteLineAsync(running is null
+            ? $"storage: started a development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}; it keeps running for the next "
+                + $"command: stop it with {StopCommand}"
+            : $"storage: using the development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}");
+        return ConnectionString(port, password, DatabaseName);
+    }
+
+    private static async Task<string> ChooseDirectoryAsync(string? osUser, CancellationToken cancellationToken)
+    {
+        var localData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        var preferred = string.IsNullOrEmpty(localData) ? null : Path.Combine(localData, "storage", "postgres");
+        if (osUser is null)
+        {
+            return preferred ?? throw new CliException(
+                "No local application data folder (HOME is not set) to keep a development PostgreSQL in; set HOME or ConnectionStrings__Storage.");
+        }
+
+        // The server runs as osUser, which must be able to reach the directory, and root's home usually lets nobody in;
+        // then the cluster lives in the system's data folder instead.
+        if (preferred is not null)
+        {
+            var existing = Path.GetDirectoryName(preferred);
+            while (existing is not null && !Directory.Exists(existing))
+            {
+                existing = Path.GetDirectoryName(existing);
+            }
+
+            if (existing is not null
+                && (await ProcessRunner.RunAsync("runuser", ["-u", osUser, "--", "test", "-x", existing], cancellationToken)).Succeeded)
+            {
+                return preferred;
+            }
+        }
+
+        return SystemDirectory;
+    }
+
+    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + LockTimeout;
+        while (true)
+        {
+            try
+            {
+                // On Unix, FileShare.None takes an advisory lock that other processes of this tool respect.
+                return new FileStream(DataDirectory + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Runs initdb unless the cluster exists; returns the superuser's password.</summary>
+    private async Task<string> EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        // The password file is written last, so its presence means the cluster was set up completely.
+        if (File.Exists(PasswordFile))
+        {
+            return (await File.ReadAllTextAsync(PasswordFile, cancellationToken)).Trim();
+        }
+
+        if (Directory.Exists(DataDirectory) && Directory.EnumerateFileSystemEntries(DataDirectory).Any())
+        {
+            throw new CliException($"{DataDirectory} holds no complete development PostgreSQL (was its setup interrupted?); remove it and try again.");
+        }
+
+        Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await ChownAsync(DataDirectory, cancellationToken);
+        var password = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        // initdb wants an empty directory, so the password reaches it through a private temporary file.
+        var passwordFile = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
+            await ChownAsync(passwordFile, cancellationToken);
+            string[] initdb = ["-D", DataDirectory, "-U", Superuser, "--auth=scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8"];
+            // C.UTF-8 is missing from some older C libraries; a failed initdb empties the directory again.
+            if (!(await TryRunToolAsync("initdb", [.. initdb, "--locale=C.UTF-8"], cancellationToken)).Succeeded)
+            {
+                await RunToolAsync("initdb", [.. initdb, "--locale=C"], cancellationToken);
+            }
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+
+        // Loopback and TCP only: nothing outside this machine can connect, and no socket directory needs to be writable.
+        await File.AppendAllTextAsync(
+            Path.Combine(DataDirectory, "postgresql.conf"),
+            "\n# Set by the storage tool.\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n",
+            cancellationToken);
+        await WritePrivateFileAsync(PasswordFile, password, cancellationToken);
+        return password;
+    }
+
+    /// <summary>The port of the running server, or <c>null</c> when it is down.</summary>
+    private async Task<int?> RunningPortAsync(CancellationToken cancellationToken)
+    {
+        if (!(await TryRunToolAsync("pg_ctl", ["status", "-D", DataDirectory], cancellationToken)).Succeeded)
+        {
+            return null;
+        }
+
+        // The fourth line of postmaster.pid is the port the server listens on, whoever started it.
+        var lines = await File.ReadAllLinesAsync(PidFile, cancellationToken);
+        return int.Parse(lines[3], CultureInfo.InvariantCulture);
+    }
+
+    private async Task<int> StartAsync(CancellationToken cancellationToken)
+    {
+        var port = await ChoosePortAsync(cancellationToken);
+        await WritePrivateFileAsync(PortFile, port.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        // -l also keeps the server off our output pipes, which would otherwise never reach end of file.
+        var started = await TryRunToolAsync(
+            "pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", $"-p {port}"], cancellationToken);
+        return started.Succeeded
+            ? port
+            : throw new CliException($"The development PostgreSQL in {DataDirectory} did not start ({started.Output.ReplaceLineEndings(" ")}); see {LogFile}.");
+    }
+
+    private async Task<int> ChoosePortAsync(CancellationToken cancellationToken)
+    {
+        if (File.Exists(PortFile)
+            && int.TryParse(await File.ReadAllTextAsync(PortFile, cancellationToken), CultureInfo.InvariantCulture, out var remembered)
+            && IsFree(remembered))
+        {
+            return remembered;
+        }
+
+        if (IsFree(_preferredPort))
+        {
+            return _preferredPort;
+        }
+
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task EnsureDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
+    {
+        // Unpooled: an idle admin connection would outlive a restart of the server as a broken one.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(adminConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection)
+        {
+            Parameters = { new NpgsqlParameter { Value = DatabaseName } },
+        };
+        if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {DatabaseName}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static string ConnectionString(int port, string password, string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = IPAddress.Loopback.ToString(),
+        Port = port,
+        Username = Superuser,
+        Password = password,
+        Database = database,
+    }.ConnectionString;
+
+    private static async Task WritePrivateFileAsync(string path, string contents, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        await using var stream = new FileStream(path, options);
+        await using var writer = new StreamWriter(stream);
+        await writer.WriteAsync(contents.AsMemory(), cancellationToken);
+    }
+
+    private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"'{path}'" : path;
+
+    private async Task ChownAsync(string path, CancellationToken cancellationToken)
+    {
+        if (_osUser is not null)
+        {
+            var result = await ProcessRunner.RunAsync("chown", [$"{_osUser}:", path], cancellationToken);
+            if (!result.Succeeded)
+            {
+                throw new CliException($"Could not hand {path} to the '{_osUser}' OS user: {result.Output}");
+            }
+        }
+    }
+
+    private async Task RunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var result = await TryRunToolAsync(tool, arguments, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new CliException($"{tool} failed for the development PostgreSQL in {DataDirectory}: {result.Output.ReplaceLineEndings(" ")}");
+        }
+    }
+
+    private Task<ProcessResult> TryRunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_binDirectory, tool);
+        return _osUser is null
+            ? ProcessRunner.RunAsync(path, arguments, cancellationToken)
+            : ProcessRunner.RunAsync("runuser", ["-u", _osUser, "--", path, .. arguments], cancellationToken);
+    }
+}

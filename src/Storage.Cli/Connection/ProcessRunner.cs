@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace Storage.Cli.Connection;
+
+/// <summary>What a finished process did.</summary>
+internal sealed record ProcessResult(string CommandLine, int ExitCode, string Output)
+{
+    public bool Succeeded => ExitCode == 0;
+}
+
+/// <summary>Runs the PostgreSQL tools to completion, capturing what they print.</summary>
+internal static class ProcessRunner
+{
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            // Tools run as another OS user must be able to enter their working directory.
+            WorkingDirectory = "/",
+        };
+        var commandLine = string.Join(' ', [fileName, .. startInfo.ArgumentList]);
+        using var process = Process.Start(startInfo) ?? throw new CliException($"Could not start {commandLine}.");
+        // Nothing run here reads input; an open stdin could only make a tool wait for a prompt.
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new ProcessResult(commandLine, process.ExitCode, (await output + await error).Trim());
+    }
+}
