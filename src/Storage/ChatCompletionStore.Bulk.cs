@@ -123,7 +123,7 @@ public sealed partial class ChatCompletionStore
                     };
                 }
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException { InnerException: NpgsqlException })
+            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
             {
                 throw StoreErrors.Translate(e, "save a batch of completions");
             }

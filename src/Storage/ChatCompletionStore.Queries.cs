@@ -65,7 +65,7 @@ public sealed partial class ChatCompletionStore
         {
             return await CompletionQueries.ListAsync(db, filter, after, limit, order, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "list completions");
         }
@@ -124,7 +124,7 @@ public sealed partial class ChatCompletionStore
         {
             return (await CompletionQueries.GetStoredAsync(db, id, cancellationToken).ConfigureAwait(false))?.ToStored();
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "read the completion");
         }
@@ -173,7 +173,7 @@ public sealed partial class ChatCompletionStore
                     cancellationToken)
                 .ConfigureAwait(false);
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "update the metadata");
         }
@@ -199,7 +199,7 @@ public sealed partial class ChatCompletionStore
         {
             return await CompletionQueries.DeleteAsync(db, id, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "delete the completion");
         }
@@ -230,7 +230,7 @@ public sealed partial class ChatCompletionStore
             {
                 batch = await CompletionQueries.DeleteBatchAsync(db, createdBefore, filter, batchSize, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsProviderFailure(e))
+            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
             {
                 throw StoreErrors.Translate(e, "delete completions");
             }
@@ -262,7 +262,7 @@ public sealed partial class ChatCompletionStore
         {
             return await CompletionQueries.UsageAsync(db, filter, grouping, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "sum usage");
         }
@@ -276,12 +276,9 @@ public sealed partial class ChatCompletionStore
         {
             return await CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsProviderFailure(e))
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "export completions");
         }
     }
-
-    private static bool IsProviderFailure(Exception e) =>
-        e is NpgsqlException or DbUpdateException or InvalidOperationException { InnerException: NpgsqlException };
 }

@@ -68,7 +68,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             {
                 // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
             }
-            catch (Exception e) when (e is DbUpdateException or NpgsqlException or InvalidOperationException { InnerException: DbUpdateException or NpgsqlException })
+            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
             {
                 // InvalidOperationException wraps the last failure when EF's retries are exhausted.
                 throw StoreErrors.Translate(e, "save the completion");
@@ -121,7 +121,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException { InnerException: NpgsqlException })
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "read completions");
         }
@@ -139,7 +139,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 .ConfigureAwait(false);
             return stored is not null && stored.AsSpan().SequenceEqual(hash);
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
         {
             throw StoreErrors.Translate(e, "check for a stored completion");
         }
