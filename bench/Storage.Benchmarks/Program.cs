@@ -4,11 +4,16 @@ using Storage;
 using Storage.Benchmarks;
 using Storage.Migrations;
 
-// Ingest benchmark: the same generated completions written five ways against one server in one run.
-// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--connection "Host=…"]
+// Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
+// through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--connection "Host=…"]
 var quick = args.Contains("--quick");
 var connectionString = Option("--connection") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Storage") ?? StorageMigrator.DefaultConnectionString;
 var (count, slowCount, runs) = quick ? (5_000, 1_000, 3) : (50_000, 5_000, 5);
+var rows = Option("--rows") is { } rowsText ? int.Parse(rowsText, CultureInfo.InvariantCulture) : quick ? 20_000 : 1_000_000;
+var iterations = quick ? 50 : 200;
+// The compression samples: the workload's ~1 KB content, and long answers whose rows do reach TOAST.
+(int Count, int ContentLength)[] samples = quick ? [(5_000, 1000), (1_000, 8000)] : [(50_000, 1000), (10_000, 8000)];
 
 // Everything happens in a database of its own, since every case starts by emptying the tables.
 var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
@@ -45,7 +50,7 @@ try
     Console.WriteLine($"{"method",-48} {"completions/s",14} {"best run",10} {"x COPY",8}");
     // Runs are interleaved round-robin so that drift on a noisy machine hits every case alike.
     var rates = cases.ToDictionary(c => c.Name, _ => new List<double>());
-    var data = Workload.Create(count, seed: 1, DateTimeOffset.FromUnixTimeSeconds(1_760_000_000));
+    var data = Workload.Create(count, seed: 1);
     await benchmarks.TimeAsync(benchmarks.StoreBulk, data.Take(500).ToList()); // warm-up: JIT, pools, plans
     for (var run = 0; run < runs; run++)
     {
@@ -66,6 +71,23 @@ try
 
     Console.WriteLine();
     Console.WriteLine($"writer_vs_copy: {(medians[cases[4].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}");
+
+    await using (var store = new ChatCompletionStore(dataSource))
+    {
+        var queries = new QueryBenchmarks(dataSource, store, rows);
+        Console.WriteLine();
+        await queries.LoadAsync();
+        Console.WriteLine();
+        await queries.MeasureAsync(iterations);
+        await queries.ExplainAsync();
+        Console.WriteLine();
+        await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, QueryBenchmarks.Span).Take(sample));
+        Console.WriteLine();
+        await Footprint.CompressionAsync(dataSource, target.ConnectionString, samples);
+    }
+
+    // Last, and exactly this shape: scripts read the final line.
+    Console.WriteLine();
     Console.WriteLine($"bulk_vs_copy: {(medians[cases[3].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}");
 }
 finally
