@@ -66,3 +66,13 @@ public sealed class SchemaTests(MigratedDatabase database) : IClassFixture<Migra
         Assert.Equal("CREATE INDEX ix_chat_completions_metadata ON public.chat_completions USING gin (metadata jsonb_path_ops)", definition);
     }
 }
+
+public sealed class StatisticsTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
+{
+    [Fact]
+    public async Task Metadata_is_sampled_finely_enough_for_the_planner_to_estimate_rare_pairs()
+    {
+        Assert.Equal(1000, await database.ScalarAsync(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'chat_completions'::regclass AND attname = 'metadata'"));
+    }
+}
