@@ -1,10 +1,11 @@
-using Storage.Tests.Support;
+using Xunit;
 
-[assembly: AssemblyFixture(typeof(Storage.Cli.Tests.PostgresFixture))]
+namespace Storage.Tests.Support;
 
-namespace Storage.Cli.Tests;
-
-/// <summary>One PostgreSQL server for the whole run; each test class gets its own database on it.</summary>
+/// <summary>
+/// One PostgreSQL server for a whole test assembly (declare it with <c>[assembly: AssemblyFixture(typeof(PostgresFixture))]</c>);
+/// each test class gets its own database on it.
+/// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
     private PostgresServer? _server;

@@ -1,4 +1,4 @@
-namespace Storage.Tests;
+namespace Storage.Tests.Support;
 
 /// <summary>Finds the completion bodies the tests read: the shared public fixtures beside the clone, and the project's own samples.</summary>
 public static class Fixtures
@@ -14,6 +14,9 @@ public static class Fixtures
     public static IEnumerable<string> SampleFiles => Directory.EnumerateFiles(SamplesDirectory, "*.json").Order(StringComparer.Ordinal);
 
     public static string Read(string file) => File.ReadAllText(file);
+
+    /// <summary>The shared fixtures (when present) and the samples.</summary>
+    public static IReadOnlyList<string> AllCompletionFiles => [.. SharedCompletionFiles, .. SampleFiles];
 
     // The repository root is the first directory above the binaries that holds Storage.sln.
     private static string? FindUp(string relative)

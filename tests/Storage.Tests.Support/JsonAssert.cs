@@ -1,6 +1,7 @@
 using System.Text.Json;
+using Xunit;
 
-namespace Storage.Cli.Tests;
+namespace Storage.Tests.Support;
 
 /// <summary>Semantic JSON equality: same members at every level, same values, numbers equal by value, member order free.</summary>
 public static class JsonAssert
