@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -19,6 +20,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     private readonly EventHandler _onProcessExit;
     private readonly PosixSignalRegistration[] _onSignals;
     private int _port;
+    private bool _durable;
     private int _cleanedUp;
 
     private LocalCluster(string binDirectory, string? osUser)
@@ -136,8 +138,105 @@ internal sealed class LocalCluster : IAsyncDisposable
         File.Delete(passwordFile);
     }
 
+    /// <summary>
+    /// Crashes the server as a power cut would: SIGKILL to the postmaster (its pid read from postmaster.pid) and to
+    /// every process it started, then waits until they are gone. Nothing gets to shut down cleanly.
+    /// </summary>
+    public async Task KillAsync(CancellationToken cancellationToken)
+    {
+        var lines = await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), cancellationToken).ConfigureAwait(false);
+        var postmaster = int.Parse(lines[0].Trim(), CultureInfo.InvariantCulture);
+        // Children are listed before the postmaster dies: afterwards they are reparented and no longer findable by it.
+        var victims = ChildrenOf(postmaster).Prepend(postmaster).ToList();
+        // A backend can exit on its own between listing and killing; kill then reports it and still kills the others.
+        await ProcessRunner.TryRunAsync("kill", ["-9", .. victims.Select(pid => pid.ToString(CultureInfo.InvariantCulture))], cancellationToken)
+            .ConfigureAwait(false);
+        // A restart refuses to start while a process of the old server still holds its shared memory.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        while (victims.Any(IsAlive))
+        {
+            await Task.Delay(20, timeout.Token).ConfigureAwait(false);
+        }
+
+        // The killed postmaster stays a zombie until whoever adopted it (here PID 1) reaps it, and a new postmaster takes a
+        // zombie's pid in postmaster.pid for a live server. If it is not reaped soon, the lock file is pointed at a pid that
+        // cannot exist (pid_max); the rest of the file stays, so the restart still finds and removes the old shared memory.
+        for (var waited = 0; ReadStat(postmaster) is not null && waited < 1000; waited += 20)
+        {
+            await Task.Delay(20, timeout.Token).ConfigureAwait(false);
+        }
+
+        if (ReadStat(postmaster) is not null)
+        {
+            var pidMax = (await File.ReadAllTextAsync("/proc/sys/kernel/pid_max", cancellationToken).ConfigureAwait(false)).Trim();
+            lines[0] = pidMax;
+            await File.WriteAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), lines, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts the server again on the same data directory and port (after <see cref="KillAsync"/>), running crash recovery.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = await TryRunToolAsync(
+                "pg_ctl",
+                ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", ServerOptions(_durable), "start"],
+                cancellationToken).ConfigureAwait(false);
+            if (started.ExitCode == 0)
+            {
+                return;
+            }
+
+            if (attempt == 3)
+            {
+                var log = File.Exists(LogFile)
+                    ? await File.ReadAllTextAsync(LogFile, cancellationToken).ConfigureAwait(false)
+                    : "(none)";
+                throw new InvalidOperationException($"PostgreSQL did not restart: {started}\nserver log:\n{log}");
+            }
+
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static List<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && ReadStat(pid) is { } stat && stat.ParentPid == parent)
+            {
+                children.Add(pid);
+            }
+        }
+
+        return children;
+    }
+
+    // A zombie has released everything, shared memory included; only its parent's wait would remove it.
+    private static bool IsAlive(int pid) => ReadStat(pid) is { } stat && stat.State != 'Z';
+
+    private static (char State, int ParentPid)? ReadStat(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so parse after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private async Task StartServerAsync(bool durable, CancellationToken cancellationToken)
     {
+        _durable = durable;
         // The port can be taken between probing and binding, so one failed start is retried on a fresh port.
         for (var attempt = 1; ; attempt++)
         {

@@ -64,6 +64,14 @@ public sealed class PostgresServer : IAsyncDisposable
         return new PostgresServer(cluster.ConnectionString, cluster.Description, cluster);
     }
 
+    /// <summary>Crashes a local cluster with SIGKILL to its postmaster and children; see <see cref="StartLocalClusterAsync"/>.</summary>
+    /// <exception cref="InvalidOperationException">The server is not a local cluster this process started.</exception>
+    public Task KillAsync(CancellationToken cancellationToken = default) => OwnedCluster.KillAsync(cancellationToken);
+
+    /// <summary>Starts a killed local cluster again on the same port, with crash recovery.</summary>
+    /// <exception cref="InvalidOperationException">The server is not a local cluster this process started.</exception>
+    public Task RestartAsync(CancellationToken cancellationToken = default) => OwnedCluster.RestartAsync(cancellationToken);
+
     /// <summary>Creates an empty database and returns a superuser connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -127,6 +135,9 @@ public sealed class PostgresServer : IAsyncDisposable
             throw;
         }
     }
+
+    private LocalCluster OwnedCluster => _owned as LocalCluster
+        ?? throw new InvalidOperationException($"Only a local cluster can be killed and restarted, not {Description}.");
 
     private static string QuoteIdentifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
