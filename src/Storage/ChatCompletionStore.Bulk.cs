@@ -24,14 +24,21 @@ public sealed partial class ChatCompletionStore
         // and memory stays at two batches whatever the length of the input.
         Task<IReadOnlyList<BulkSaveResult>>? writing = null;
         long position = 0;
-        await foreach (var completion in completions.WithCancellation(cancellationToken).ConfigureAwait(false))
+        try
         {
-            batch.Add(Prepare(position++, completion));
-            if (batch.Count == _options.BulkBatchSize)
+            await foreach (var completion in completions.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
+                batch.Add(Prepare(position++, completion));
+                if (batch.Count < _options.BulkBatchSize)
+                {
+                    continue;
+                }
+
                 if (writing is not null)
                 {
-                    foreach (var result in await writing.ConfigureAwait(false))
+                    var written = await writing.ConfigureAwait(false);
+                    writing = null;
+                    foreach (var result in written)
                     {
                         yield return result;
                     }
@@ -41,19 +48,30 @@ public sealed partial class ChatCompletionStore
                 writing = Task.Run(() => WriteBatchAsync(full, cancellationToken), cancellationToken);
                 batch = new List<BulkItem>(_options.BulkBatchSize);
             }
-        }
 
-        if (writing is not null)
-        {
-            foreach (var result in await writing.ConfigureAwait(false))
+            if (writing is not null)
+            {
+                var written = await writing.ConfigureAwait(false);
+                writing = null;
+                foreach (var result in written)
+                {
+                    yield return result;
+                }
+            }
+
+            foreach (var result in await WriteBatchAsync(batch, cancellationToken).ConfigureAwait(false))
             {
                 yield return result;
             }
         }
-
-        foreach (var result in await WriteBatchAsync(batch, cancellationToken).ConfigureAwait(false))
+        finally
         {
-            yield return result;
+            // A caller that stops early, or an input that throws, must not leave a batch being written in the
+            // background with nobody to see it fail: wait for it, and let its failure surface.
+            if (writing is not null)
+            {
+                await writing.ConfigureAwait(false);
+            }
         }
     }
 

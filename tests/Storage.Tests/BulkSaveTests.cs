@@ -80,4 +80,35 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
 
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task An_input_that_fails_mid_way_leaves_no_batch_being_written_behind_the_callers_back()
+    {
+        await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 10 });
+        var input = Enumerable.Range(0, 15).Select(i => Samples.Completion(content: $"failing input {i}")).ToList();
+
+        // Batch 1 is handed to a background write at item 10; the input then fails while it is in flight.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var result in store.SaveManyAsync(Failing(input), Token))
+            {
+                Assert.Fail($"nothing is acknowledged before batch 1 is awaited, got item {result.Position}");
+            }
+        });
+
+        // By the time the failure surfaced, batch 1 had finished: committed, not still running unobserved.
+        Assert.Equal("the input broke", error.Message);
+        Assert.Equal(10, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)input.Select(c => c.Id).ToArray()));
+    }
+
+    private static async IAsyncEnumerable<ChatCompletion> Failing(IEnumerable<ChatCompletion> completions)
+    {
+        foreach (var completion in completions)
+        {
+            await Task.Yield();
+            yield return completion;
+        }
+
+        throw new InvalidOperationException("the input broke");
+    }
 }
