@@ -7,6 +7,13 @@ using Storage.Migrations;
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
 // Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--connection "Host=…"]
+// or -- --hash for the per-item client cost of the bulk path alone (no database).
+if (args.Contains("--hash"))
+{
+    HashBenchmark.Run();
+    return;
+}
+
 var quick = args.Contains("--quick");
 var connectionString = Option("--connection") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Storage") ?? StorageMigrator.DefaultConnectionString;
 var (count, slowCount, runs) = quick ? (5_000, 1_000, 3) : (50_000, 5_000, 5);
