@@ -22,7 +22,7 @@ internal static class HashBenchmark
 
     private static void Report(string name, List<ChatCompletion> items, CompletionValidator validator)
     {
-        var hash = Best(items, c => ContentHash.Compute(c));
+        var hash = Best(items, c => ContentHash.Compute(c, ""));
         var validate = Best(items, validator.Validate);
         Console.WriteLine($"{name,-28} {items.Count,7:N0} {hash,9:0.00} {validate,12:0.00}");
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Storage.Internal;
 
@@ -12,6 +13,10 @@ namespace Storage.Tests;
 internal static class ContentHashOracle
 {
     public static byte[] Compute(ChatCompletion completion) => SHA256.HashData(Canonical(completion));
+
+    /// <summary>The tenant mixing as it was first written: tenant UTF-8, U+0000, canonical JSON.</summary>
+    public static byte[] Compute(ChatCompletion completion, string tenant) =>
+        tenant.Length == 0 ? Compute(completion) : SHA256.HashData([.. Encoding.UTF8.GetBytes(tenant), 0, .. Canonical(completion)]);
 
     public static byte[] Canonical(ChatCompletion completion)
     {

@@ -91,13 +91,29 @@ public sealed class ContentHashTests
         Assert.True(compared > 200, $"only {compared} random completions compared");
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("acme")]
+    [InlineData("tenant-ü-😀")]
+    public void Fast_hash_mixes_the_tenant_in_as_before(string tenant)
+    {
+        foreach (var file in Fixtures.SampleFiles)
+        {
+            var completion = ChatCompletionJson.Parse(Fixtures.Read(file));
+            Assert.Equal(ContentHashOracle.Compute(completion, tenant), ContentHash.Compute(completion, tenant));
+        }
+
+        var sample = Samples.Completion();
+        Assert.NotEqual(tenant.Length == 0, ContentHash.Compute(sample, tenant).AsSpan().SequenceEqual(ContentHash.Compute(sample, "other")));
+    }
+
     [Fact]
     public void Equal_numbers_in_any_spelling_hash_alike_and_as_before()
     {
         string[][] equal = [["1.50", "15e-1", "1.5E+0", "150E-2", "0.015e2"], ["0", "-0", "0.0", "0e5", "-0.0"], ["1E+400", "10e399"], ["100", "1e2", "1.00E2"]];
         foreach (var group in equal)
         {
-            var hashes = group.Select(n => Convert.ToHexString(ContentHash.Compute(WithExtension(n)))).Distinct().ToList();
+            var hashes = group.Select(n => Convert.ToHexString(ContentHash.Compute(WithExtension(n), ""))).Distinct().ToList();
             Assert.Single(hashes);
         }
 
@@ -141,7 +157,7 @@ public sealed class ContentHashTests
         var completion = Samples.Completion();
         completion.Choices[0].Message.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_vendor"] = document.RootElement.Clone() };
 
-        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion));
+        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
 
         Assert.Equal("choices[0].message.x_vendor[0].b.x", error.Field);
         Assert.Equal(ChatCompletionValidationRule.MalformedJson, error.Rule);
@@ -154,7 +170,7 @@ public sealed class ContentHashTests
         var completion = Samples.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["model"] = document.RootElement.Clone() };
 
-        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion));
+        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
 
         Assert.Equal("model", error.Field);
     }
@@ -167,7 +183,7 @@ public sealed class ContentHashTests
         var completion = Samples.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_deep"] = document.RootElement.Clone() };
 
-        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion));
+        var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
 
         Assert.StartsWith("x_deep[0][0]", error.Field, StringComparison.Ordinal);
         Assert.Equal(ChatCompletionValidationRule.TooLarge, error.Rule);
@@ -260,13 +276,13 @@ public sealed class ContentHashTests
     {
         var expected = ContentHashOracle.Canonical(completion);
         Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(FastCanonical(completion)));
-        Assert.Equal(ContentHashOracle.Compute(completion), ContentHash.Compute(completion));
+        Assert.Equal(ContentHashOracle.Compute(completion), ContentHash.Compute(completion, ""));
     }
 
     private static void AssertSameAsOracleOrBothFail(ChatCompletion completion)
     {
         var expected = Outcome(() => ContentHashOracle.Compute(completion));
-        var actual = Outcome(() => ContentHash.Compute(completion));
+        var actual = Outcome(() => ContentHash.Compute(completion, ""));
 
         Assert.Equal(expected, actual);
     }

@@ -50,6 +50,11 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         }
 
         Metadata(completion.Metadata);
+        if (completion.Call is { } call)
+        {
+            Call(call);
+        }
+
         // Last, every string at every depth, typed or not: System.Text.Json would silently replace a lone
         // surrogate with U+FFFD when writing, so strings are checked in the objects, before any serialization.
         // The walk that names the field builds a path per node; it runs only when a cheap one found something.
@@ -432,6 +437,18 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         }
 
         return nul;
+    }
+
+    // The call is not wire JSON, so the walk over the wire contract below does not reach it.
+    private static void Call(ChatCompletionCall call)
+    {
+        if (call.Request is { } request && HasUnstorableText(request))
+        {
+            Json(request, "call.request");
+        }
+
+        Text(call.TraceId, "call.trace_id");
+        Text(call.SpanId, "call.span_id");
     }
 
     private static string Member(string path, string name) => path == "$" ? name : $"{path}.{name}";

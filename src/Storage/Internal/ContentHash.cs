@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace Storage.Internal;
@@ -19,14 +19,19 @@ internal static class ContentHash
 {
     public const int Length = 32;
 
-    public static byte[] Compute(ChatCompletion completion)
+    /// <summary>
+    /// The hash of the completion as stored for a tenant. The unscoped tenant <c>""</c> hashes the canonical JSON alone;
+    /// another tenant is mixed in (its UTF-8, then U+0000, which no tenant holds), so the same completion stored by two
+    /// tenants gets two keys and a replay is recognised only within its tenant.
+    /// </summary>
+    public static byte[] Compute(ChatCompletion completion, string tenant)
     {
         using var scratch = CanonicalJson.Rent();
         byte[] hash;
         try
         {
             scratch.Serialize(completion);
-            hash = SHA256.HashData(scratch.Canonicalize());
+            hash = tenant.Length == 0 ? SHA256.HashData(scratch.Canonicalize()) : TenantHash(tenant, scratch.Canonicalize());
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -34,6 +39,15 @@ internal static class ContentHash
         }
 
         return scratch.HasDuplicateMember ? throw CompletionValidator.Unwritable(completion, null) : hash;
+    }
+
+    private static byte[] TenantHash(string tenant, ReadOnlySpan<byte> canonical)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(tenant));
+        hash.AppendData([0]);
+        hash.AppendData(canonical);
+        return hash.GetHashAndReset();
     }
 
     /// <summary>The surrogate key: the hash's first 8 bytes, so a replay maps to the same primary key.</summary>
