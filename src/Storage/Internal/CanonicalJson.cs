@@ -43,6 +43,7 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
     private int[] _members = new int[64];
     private int _memberCount;
     private bool _duplicateMember;
+    private bool _unstorableNumber;
 
     private CanonicalJson()
     {
@@ -68,13 +69,17 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
         _serializer.Flush();
     }
 
-    /// <summary>Whether the last <see cref="Canonicalize"/> met an object with a member name twice (jsonb would keep one of them).</summary>
-    public bool HasDuplicateMember => _duplicateMember;
+    /// <summary>
+    /// Whether the last <see cref="Canonicalize"/> met what jsonb cannot keep as it is: an object with a member name twice
+    /// (jsonb keeps one), or a number past the range of PostgreSQL's <c>numeric</c> (see <see cref="JsonbNumber"/>).
+    /// </summary>
+    public bool HasUnstorableJson => _duplicateMember || _unstorableNumber;
 
     /// <summary>The canonical form of what <see cref="Serialize"/> wrote; valid until the next call on this instance.</summary>
     public ReadOnlySpan<byte> Canonicalize()
     {
         _duplicateMember = false;
+        _unstorableNumber = false;
         _source = _json.WrittenMemory;
         Tokenize(_source.Span);
         _canonical.ResetWrittenCount();
@@ -353,6 +358,7 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
 
     private void WriteNumber(ReadOnlySpan<byte> raw)
     {
+        _unstorableNumber |= !JsonbNumber.IsStorable(raw);
         var buffer = raw.Length <= 200 ? stackalloc byte[256] : new byte[raw.Length + 24];
         if (TryWriteNumber(raw, buffer, out var written))
         {

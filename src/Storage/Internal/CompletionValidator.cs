@@ -1,5 +1,7 @@
 using System.Collections;
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -24,6 +26,7 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         Required(completion.Id, "id");
         Required(completion.ObjectType, "object");
         Required(completion.Model, "model");
+        Timestamp(completion.Created, "created");
         var choices = Required(completion.Choices, "choices");
         var indexes = new HashSet<int>();
         for (var i = 0; i < choices.Count; i++)
@@ -158,9 +161,10 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         value ?? throw Invalid(path, ChatCompletionValidationRule.Required, "is required");
 
     /// <summary>
-    /// Why a completion that passed <see cref="Validate"/> still could not be written as JSON, named by field: nesting past
-    /// the serializer's depth limit, a member name twice in one object, or an extension member named like a typed one
-    /// (jsonb would keep only one of the two, so the completion could not read back as it was).
+    /// Why a completion that passed <see cref="Validate"/> still could not be written as JSON or stored as jsonb, named by
+    /// field: nesting past the serializer's depth limit, a member name twice in one object, an extension member named
+    /// like a typed one (jsonb keeps only one of two equal names, so the completion would not read back as it was), a
+    /// number past PostgreSQL's <c>numeric</c>, or a floating-point value JSON cannot spell (NaN, infinity).
     /// </summary>
     internal static ChatCompletionValidationException Unwritable(ChatCompletion completion, Exception? error) =>
         Structure(completion, "$", 0) ?? new("$", ChatCompletionValidationRule.InvalidValue, "cannot be written as JSON", error);
@@ -174,6 +178,10 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
 
         switch (value)
         {
+            case JsonElement { ValueKind: JsonValueKind.Number } number when !JsonbNumber.IsStorable(JsonMarshal.GetRawUtf8Value(number)):
+                return Invalid(path, ChatCompletionValidationRule.OutOfRange, "is a number past what PostgreSQL's numeric holds (131072 digits before the point, 16383 after)");
+            case double or float when !double.IsFinite(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)):
+                return Invalid(path, ChatCompletionValidationRule.OutOfRange, "is NaN or infinite, which JSON cannot hold");
             case JsonElement { ValueKind: JsonValueKind.Object } element:
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var member in element.EnumerateObject())
@@ -297,6 +305,37 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         }
     }
 
+    private static bool NeedsStructureCheck(JsonElement element)
+    {
+        var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element), new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.Number && !JsonbNumber.IsStorable(reader.ValueSpan))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
+
+    // Npgsql writes DateTimeOffset.MinValue as -infinity, which reads back as MinValue but sorts, filters and
+    // computes in SQL as no date does; every later second is stored as itself.
+    private static void Timestamp(DateTimeOffset value, string path)
+    {
+        if (value == DateTimeOffset.MinValue)
+        {
+            throw Invalid(path, ChatCompletionValidationRule.OutOfRange, "is 0001-01-01T00:00:00Z (DateTimeOffset.MinValue), which PostgreSQL would receive as -infinity; the next second is the earliest storable");
+        }
+    }
+
     private static bool HasUnstorableText(JsonElement element)
     {
         if (element.ValueKind == JsonValueKind.Undefined)
@@ -371,8 +410,9 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
             case JsonValueKind.Object:
                 foreach (var member in element.EnumerateObject())
                 {
-                    Text(member.Name, Member(path, member.Name));
-                    Json(member.Value, Member(path, member.Name));
+                    var name = MemberName(member, path);
+                    Text(name, Member(path, name));
+                    Json(member.Value, Member(path, name));
                 }
 
                 break;
@@ -442,13 +482,65 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
     // The call is not wire JSON, so the walk over the wire contract below does not reach it.
     private static void Call(ChatCompletionCall call)
     {
-        if (call.Request is { } request && HasUnstorableText(request))
+        Timestamp(call.StartedAt, "call.started_at");
+        if (call.Request is { } request)
         {
-            Json(request, "call.request");
+            if (HasUnstorableText(request))
+            {
+                Json(request, "call.request");
+            }
+
+            // The request is stored as jsonb without passing the content hash, which checks the completion's numbers,
+            // and read back as a JsonElement, which holds the wire format's depth.
+            if (NeedsStructureCheck(request) && Structure(request, "call.request", 0) is { } error)
+            {
+                throw error;
+            }
         }
 
         Text(call.TraceId, "call.trace_id");
         Text(call.SpanId, "call.span_id");
+    }
+
+    // A name escaping a lone surrogate cannot be read as a string; decoded leniently, the error can still name it.
+    private static string MemberName(JsonProperty member, string path)
+    {
+        try
+        {
+            return member.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            var name = Unescape(JsonMarshal.GetRawUtf8PropertyName(member));
+            throw Invalid(Member(path, name), ChatCompletionValidationRule.LoneSurrogate, "has a member name that is not valid UTF-16 text (a lone surrogate)", e);
+        }
+    }
+
+    private static string Unescape(ReadOnlySpan<byte> raw)
+    {
+        var name = new StringBuilder(raw.Length);
+        while (!raw.IsEmpty)
+        {
+            var escape = raw.IndexOf((byte)'\\');
+            name.Append(Encoding.UTF8.GetString(escape < 0 ? raw : raw[..escape]));
+            if (escape < 0)
+            {
+                break;
+            }
+
+            if (raw[escape + 1] == (byte)'u')
+            {
+                name.Append((char)int.Parse(raw.Slice(escape + 2, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                raw = raw[(escape + 6)..];
+            }
+            else
+            {
+                name.Append(raw[escape + 1] switch { (byte)'b' => '\b', (byte)'f' => '\f', (byte)'n' => '\n', (byte)'r' => '\r', (byte)'t' => '\t', var c => (char)c });
+                raw = raw[(escape + 2)..];
+            }
+        }
+
+        return name.ToString();
     }
 
     private static string Member(string path, string name) => path == "$" ? name : $"{path}.{name}";

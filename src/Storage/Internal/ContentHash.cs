@@ -33,12 +33,12 @@ internal static class ContentHash
             scratch.Serialize(completion);
             hash = tenant.Length == 0 ? SHA256.HashData(scratch.Canonicalize()) : TenantHash(tenant, scratch.Canonicalize());
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or (ArgumentException and not ArgumentNullException))
         {
             throw CompletionValidator.Unwritable(completion, e);
         }
 
-        return scratch.HasDuplicateMember ? throw CompletionValidator.Unwritable(completion, null) : hash;
+        return scratch.HasUnstorableJson ? throw CompletionValidator.Unwritable(completion, null) : hash;
     }
 
     private static byte[] TenantHash(string tenant, ReadOnlySpan<byte> canonical)
