@@ -37,7 +37,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _options = options ?? new ChatCompletionStoreOptions();
         _validator = new CompletionValidator(_options);
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
-            StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource).Options);
+            StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource, _options).Options);
     }
 
     /// <summary>
@@ -49,6 +49,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was written.</exception>
     public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.save");
         ArgumentNullException.ThrowIfNull(completion);
         _validator.Validate(completion);
         var hash = ContentHash.Compute(completion);
@@ -107,6 +108,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
 
     private async Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.get");
         await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
