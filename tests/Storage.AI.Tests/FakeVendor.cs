@@ -46,7 +46,7 @@ public sealed class FakeVendor : IAsyncDisposable
         var vendor = new FakeVendor(app);
         app.MapPost("/v1/chat/completions", vendor.AnswerAsync);
         await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         vendor.Endpoint = new Uri(address + "/v1");
         return vendor;
     }

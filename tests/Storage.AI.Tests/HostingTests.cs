@@ -146,7 +146,7 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
 
     private static async Task<HealthStatus> CheckAsync(string connectionString, HealthStatus? failureStatus = null)
     {
-        var services = new ServiceCollection();
+        var services = new ServiceCollection().AddLogging();
         services.AddChatCompletionStore(options => options.ConnectionString = connectionString);
         services.AddHealthChecks().AddChatCompletionStore(failureStatus: failureStatus);
         await using var provider = services.BuildServiceProvider();

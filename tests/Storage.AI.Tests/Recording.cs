@@ -22,7 +22,13 @@ internal static class Recording
         return data;
     }
 
-    public static string Fixture(string name) => Fixtures.Read(Path.Combine(Fixtures.SharedCompletionsDirectory!, name));
+    /// <summary>A shared fixture body under an id of its own, so that tests sharing a database never read each other's completions.</summary>
+    public static string Fixture(string name)
+    {
+        var body = JsonNode.Parse(Fixtures.Read(Path.Combine(Fixtures.SharedCompletionsDirectory!, name)))!.AsObject();
+        body["id"] = $"{(string?)body["id"]}-{Guid.NewGuid():N}";
+        return body.ToJsonString();
+    }
 
     public static ChatClient OpenAIClient(FakeVendor vendor, bool capture = true)
     {

@@ -38,7 +38,7 @@ internal static class CompletionMapper
             {
                 Id = call.CallId,
                 Type = "function",
-                Function = new ChatFunction { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions) },
+                Function = new ChatFunction { Name = call.Name, Arguments = JsonSerializer.Serialize(call.Arguments, Compact.Options) },
             })];
         }
 

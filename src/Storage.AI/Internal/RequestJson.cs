@@ -106,7 +106,7 @@ internal static class RequestJson
             {
                 ["role"] = "tool",
                 ["tool_call_id"] = result.CallId,
-                ["content"] = result.Result is string text ? text : JsonSerializer.Serialize(result.Result, AIJsonUtilities.DefaultOptions),
+                ["content"] = result.Result is string text ? text : JsonSerializer.Serialize(result.Result, Compact.Options),
             };
         }
 
@@ -141,7 +141,7 @@ internal static class RequestJson
                 ["function"] = new JsonObject
                 {
                     ["name"] = call.Name,
-                    ["arguments"] = JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions),
+                    ["arguments"] = JsonSerializer.Serialize(call.Arguments, Compact.Options),
                 },
             })]);
         }
