@@ -204,6 +204,7 @@ public sealed partial class ChatCompletionStore
         ChatCompletionOrder order = ChatCompletionOrder.Ascending,
         CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.list_messages");
         ArgumentNullException.ThrowIfNull(id);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
