@@ -191,6 +191,25 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     }
 
     [Fact]
+    public async Task Options_given_the_openai_way_are_in_the_request_and_their_metadata_on_the_completion()
+    {
+        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        await using var store = database.CreateStore();
+        var writer = Recording.Writer(store);
+        using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
+        var openAiOptions = new OpenAI.Chat.ChatCompletionOptions { StoredOutputEnabled = true, Metadata = { ["source"] = "sdk" } };
+
+        var response = await client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 50, RawRepresentationFactory = _ => openAiOptions }, Token);
+        await writer.DisposeAsync();
+
+        var stored = (await store.GetAsync(response.ResponseId!, Token))!;
+        var request = stored.Call!.Request!.Value;
+        Assert.Equal((true, "sdk", 50), (request.GetProperty("store").GetBoolean(), request.GetProperty("metadata").GetProperty("source").GetString(), request.GetProperty("max_completion_tokens").GetInt32()));
+        Assert.Equal("sdk", stored.Metadata!["source"]);
+        Assert.True(_vendor.Requests.Single()["store"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task The_request_is_left_out_when_told_to()
     {
         _vendor.Body = Recording.Fixture("openai-hello-basic.json");

@@ -14,13 +14,9 @@ internal static class RequestJson
         var body = new JsonObject();
 
         // Options given the OpenAI way (RawRepresentationFactory) come first: they are what the adapter starts from.
-        if (options?.RawRepresentationFactory?.Invoke(inner) is IPersistableModel<object> raw
-            && JsonNode.Parse(ModelReaderWriter.Write(raw, ModelReaderWriterOptions.Json).ToString()) is JsonObject rawOptions)
+        foreach (var (name, value) in RawOptions(options, inner))
         {
-            foreach (var (name, value) in rawOptions)
-            {
-                body[name] = value?.DeepClone();
-            }
+            body[name] = value?.DeepClone();
         }
 
         void Set(string name, JsonNode? value)
@@ -88,6 +84,23 @@ internal static class RequestJson
         }
 
         return JsonSerializer.SerializeToElement(body, AIJsonUtilities.DefaultOptions);
+    }
+
+    private static JsonObject RawOptions(ChatOptions? options, IChatClient inner)
+    {
+        try
+        {
+            return options?.RawRepresentationFactory?.Invoke(inner) is IPersistableModel<object> raw
+                && JsonNode.Parse(ModelReaderWriter.Write(raw, ModelReaderWriterOptions.Json).ToString()) is JsonObject json
+                ? json
+                : [];
+        }
+#pragma warning disable CA1031 // Options the SDK cannot write leave the request without them; the completion is still recorded.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return [];
+        }
     }
 
     private static IEnumerable<JsonObject> Messages(ChatMessage message)
