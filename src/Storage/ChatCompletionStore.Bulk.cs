@@ -6,6 +6,11 @@ namespace Storage;
 
 public sealed partial class ChatCompletionStore
 {
+    private const int StagedBatchesAfterConflict = 8;
+
+    private int _stagedBatchesLeft;
+    private volatile bool _directCopyUnsupported;
+
     /// <summary>
     /// Stores a stream of completions at bulk speed (binary COPY into a staging table, then one
     /// <c>INSERT … ON CONFLICT DO NOTHING</c> per batch), in constant memory. Yields one result per input
@@ -131,7 +136,19 @@ public sealed partial class ChatCompletionStore
         {
             try
             {
-                var written = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, cancellationToken).ConfigureAwait(false);
+                // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
+                // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
+                var tryDirect = !_directCopyUnsupported && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
+                var (written, direct) = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, tryDirect, cancellationToken).ConfigureAwait(false);
+                if (direct == BulkCopy.Direct.Conflict)
+                {
+                    Volatile.Write(ref _stagedBatchesLeft, StagedBatchesAfterConflict);
+                }
+                else if (direct == BulkCopy.Direct.Unsupported)
+                {
+                    _directCopyUnsupported = true;
+                }
+
                 foreach (var item in firsts.Values)
                 {
                     outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch

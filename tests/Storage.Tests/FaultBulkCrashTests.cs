@@ -5,7 +5,8 @@ using Storage.Migrations;
 namespace Storage.Tests;
 
 /// <summary>
-/// Issue 8: the server dies while a large <c>SaveManyAsync</c> batch is in its COPY or its INSERT. What was yielded
+/// Issue 8: the server dies while a large <c>SaveManyAsync</c> batch is in its COPY (straight into the tables, or into the
+/// staging tables) or its INSERT. What was yielded
 /// as stored is there exactly once, no completion is stored without all its choices, and the caller sees a
 /// transient <see cref="ChatCompletionStoreException"/>.
 /// </summary>
@@ -14,8 +15,13 @@ public sealed class FaultBulkCrashTests
     private const int ChoicesPerCompletion = 3;
     private const int BatchSize = 1500;
 
-    [Fact]
-    public async Task A_server_killed_mid_batch_leaves_no_partial_completion_and_every_yielded_one_exactly_once()
+    private static readonly string[] StagedStatements = ["COPY storage_stage%", "WITH inserted AS%"];
+    private static readonly string[] DirectStatements = ["COPY chat_completion%"];
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_server_killed_mid_batch_leaves_no_partial_completion_and_every_yielded_one_exactly_once(bool staged)
     {
         var output = TestContext.Current.TestOutputHelper;
         using var box = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -29,6 +35,11 @@ public sealed class FaultBulkCrashTests
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var store = new ChatCompletionStore(dataSource, new ChatCompletionStoreOptions { BulkBatchSize = BatchSize });
+        // A replay in every batch sends every batch down the staged path (COPY into staging tables, then INSERT … SELECT);
+        // fresh batches COPY straight into the tables.
+        var replayed = Samples.Completion(choices: ChoicesPerCompletion);
+        await store.SaveAsync(replayed, box.Token);
+        var replay = ChatCompletionJson.Serialize(replayed);
         var yielded = new List<BulkSaveResult>();
         var sent = 0;
         IEnumerable<ChatCompletion> Input()
@@ -37,7 +48,9 @@ public sealed class FaultBulkCrashTests
             for (var i = 0; i < BatchSize * 40; i++)
             {
                 sent++;
-                yield return Samples.Completion(content: new string((char)('a' + (i % 26)), 2000), choices: ChoicesPerCompletion);
+                yield return staged && i % BatchSize == 0
+                    ? ChatCompletionJson.Parse(replay)
+                    : Samples.Completion(content: new string((char)('a' + (i % 26)), 2000), choices: ChoicesPerCompletion);
             }
         }
 
@@ -72,8 +85,9 @@ public sealed class FaultBulkCrashTests
                 {
                     await using var activity = new NpgsqlCommand(
                         "SELECT left(query, 40) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
-                        + "AND (query LIKE 'COPY storage_stage%' OR query LIKE 'WITH inserted AS%') LIMIT 1",
+                        + "AND query LIKE ANY ($1) LIMIT 1",
                         connection);
+                    activity.Parameters.Add(new NpgsqlParameter { Value = staged ? StagedStatements : DirectStatements });
                     statement = (string?)await activity.ExecuteScalarAsync(box.Token);
                 }
 
@@ -112,6 +126,8 @@ public sealed class FaultBulkCrashTests
             "SELECT count(*) FROM chat_completion_choices ch WHERE NOT EXISTS (SELECT 1 FROM chat_completions c WHERE c.completion_key = ch.completion_key AND c.created = ch.created)")
             .ExecuteScalarAsync(box.Token))!;
         var yieldedStored = yielded.Where(r => r.Outcome == SaveOutcome.Stored).Select(r => r.Completion.Id).ToList();
+        Assert.Equal(1, stored[replayed.Id]);
+        stored.Remove(replayed.Id);
         output?.WriteLine($"bulk crash: {yieldedStored.Count} yielded as stored, {stored.Count} in the table, partial {partial}, orphan choices {orphans}");
 
         Assert.True(error.IsTransient, error.ToString());
@@ -121,7 +137,9 @@ public sealed class FaultBulkCrashTests
         Assert.Equal(0, partial);
         Assert.Equal(0, orphans);
         // Whole batches only: what is stored is the yielded batches plus at most the one whose acknowledgement was lost.
-        Assert.Equal(0, stored.Count % BatchSize);
-        Assert.InRange(stored.Count, yieldedStored.Count, yieldedStored.Count + (2 * BatchSize));
+        var freshPerBatch = staged ? BatchSize - 1 : BatchSize;
+        Assert.Equal(0, stored.Count % freshPerBatch);
+        Assert.InRange(stored.Count, yieldedStored.Count, yieldedStored.Count + (2 * freshPerBatch));
+        Assert.All(yielded.Where(r => r.Completion.Id == replayed.Id), r => Assert.Equal(SaveOutcome.AlreadyStored, r.Outcome));
     }
 }

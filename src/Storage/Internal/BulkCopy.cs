@@ -4,8 +4,10 @@ using NpgsqlTypes;
 namespace Storage.Internal;
 
 /// <summary>
-/// Writes one batch of validated completions: binary COPY into session-local staging tables, then one
-/// statement that inserts the new completions and the choices of exactly those, in one transaction.
+/// Writes one batch of validated completions in one transaction. Optimistically, binary COPY straight into the
+/// tables, which is as fast as PostgreSQL ingests; if the batch meets a stored key (a replay or a collision) that
+/// attempt is rolled back to a savepoint and the batch takes the staged path: binary COPY into session-local
+/// staging tables, then one statement that inserts the new completions and the choices of exactly those.
 /// The columns mirror the EF model (a test compares them); the staging tables have no constraints, so
 /// COPY runs at full speed and all checking happens in the single INSERT.
 /// </summary>
@@ -25,6 +27,19 @@ internal static class BulkCopy
         Inserted,
         SameContent,
         Collision,
+    }
+
+    /// <summary>What became of the attempt to COPY straight into the tables.</summary>
+    public enum Direct
+    {
+        NotTried,
+        Copied,
+
+        /// <summary>A stored key was met: the batch holds a replay (or a collision).</summary>
+        Conflict,
+
+        /// <summary>Row-level security applies to this role, and PostgreSQL does not support COPY FROM then.</summary>
+        Unsupported,
     }
 
     internal static readonly Column<IRow>[] CompletionColumns =
@@ -76,6 +91,7 @@ internal static class BulkCopy
 
     private const string CompletionStage = "storage_stage_completions";
     private const string ChoiceStage = "storage_stage_choices";
+    private const string DirectSavepoint = "storage_direct";
 
     private static readonly string CompletionList = string.Join(", ", CompletionColumns.Select(c => c.Name));
     private static readonly string ChoiceList = string.Join(", ", ChoiceColumns.Select(c => c.Name));
@@ -107,8 +123,8 @@ internal static class BulkCopy
         LEFT JOIN {ChatCompletionConfiguration.TableName} c USING (completion_key, created)
         """;
 
-    public static async Task<Dictionary<(long Key, DateTimeOffset Created), Written>> WriteAsync(
-        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+    public static async Task<(Dictionary<(long Key, DateTimeOffset Created), Written> Written, Direct Direct)> WriteAsync(
+        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, bool tryDirect, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -116,6 +132,17 @@ internal static class BulkCopy
         {
             prepare.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant });
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var direct = Direct.NotTried;
+        if (tryDirect)
+        {
+            direct = await TryCopyDirectAsync(connection, transaction, tenant, rows, cancellationToken).ConfigureAwait(false);
+            if (direct == Direct.Copied)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return (rows.ToDictionary(r => (r.Key, r.Completion.Created), _ => Written.Inserted), direct);
+            }
         }
 
         await CopyAsync(connection, CompletionStage, CompletionColumns, rows, cancellationToken).ConfigureAwait(false);
@@ -156,16 +183,23 @@ internal static class BulkCopy
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return written;
+        return (written, direct);
     }
 
-    internal static async Task CopyAsync<T>(NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken)
+    internal static async Task CopyAsync<T>(
+        NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken, string? tenant = null)
     {
+        var names = string.Join(", ", columns.Select(c => c.Name));
         await using var importer = await connection.BeginBinaryImportAsync(
-            $"COPY {table} ({string.Join(", ", columns.Select(c => c.Name))}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            $"COPY {table} ({(tenant is null ? names : "tenant, " + names)}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)
         {
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            if (tenant is not null)
+            {
+                await importer.WriteAsync(tenant, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var column in columns)
             {
                 if (column.Value(row) is { } value)
@@ -180,6 +214,27 @@ internal static class BulkCopy
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // The rows go in key order, as the staged INSERT sorts them, so two writers meeting on the same keys wait for each
+    // other instead of deadlocking. A unique violation is a stored key: the savepoint undoes the partial COPY.
+    private static async Task<Direct> TryCopyDirectAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+    {
+        var ordered = rows.OrderBy(r => r.Key).ThenBy(r => r.Completion.Created).ToList();
+        await transaction.SaveAsync(DirectSavepoint, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CopyAsync(connection, ChatCompletionConfiguration.TableName, CompletionColumns, ordered, cancellationToken, tenant).ConfigureAwait(false);
+            await CopyAsync(connection, ChatChoiceConfiguration.TableName, ChoiceColumns, ordered.SelectMany(r => r.Completion.Choices.Select(c => (r, c))), cancellationToken, tenant)
+                .ConfigureAwait(false);
+            return Direct.Copied;
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.FeatureNotSupported)
+        {
+            await transaction.RollbackAsync(DirectSavepoint, cancellationToken).ConfigureAwait(false);
+            return e.SqlState == PostgresErrorCodes.FeatureNotSupported ? Direct.Unsupported : Direct.Conflict;
+        }
     }
 
     private static string? Json<T>(T? value)
