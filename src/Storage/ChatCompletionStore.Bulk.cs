@@ -12,8 +12,9 @@ public sealed partial class ChatCompletionStore
     private volatile bool _directCopyUnsupported;
 
     /// <summary>
-    /// Stores a stream of completions at bulk speed (binary COPY into a staging table, then one
-    /// <c>INSERT … ON CONFLICT DO NOTHING</c> per batch), in constant memory. Yields one result per input
+    /// Stores a stream of completions at bulk speed, in constant memory: each batch is one transaction, a binary COPY
+    /// straight into the tables when none of it is stored yet, or else (a replay in the batch, or a role under
+    /// row-level security) a binary COPY into a staging table and one <c>INSERT … ON CONFLICT DO NOTHING</c>. Yields one result per input
     /// item, in input order, once its batch has committed: a yielded <see cref="SaveOutcome.Stored"/> is durable.
     /// Invalid items are rejected on their own and never sink the rest of their batch; replays, within the
     /// input or of stored completions, are reported as <see cref="SaveOutcome.AlreadyStored"/>.

@@ -96,13 +96,16 @@ internal static class BulkCopy
     private static readonly string CompletionList = string.Join(", ", CompletionColumns.Select(c => c.Name));
     private static readonly string ChoiceList = string.Join(", ", ChoiceColumns.Select(c => c.Name));
 
+    // The tenant is set for the transaction only, so row-level security sees it and a pooled connection never carries
+    // it to its next user.
+    private const string SetTenant = "SELECT set_config('storage.tenant', @tenant, true);";
+
     // The stages copy the tables' columns with their compression (lz4 where the server has it), so contents are
     // compressed once, on COPY, and the INSERT moves them as they are. ON COMMIT DELETE ROWS empties the stages at every
-    // commit; IF NOT EXISTS reuses them while a connection keeps its session. The tenant is set for the transaction
-    // only, so row-level security sees it and a pooled connection never carries it to its next user.
-    private static readonly string Prepare =
-        "SELECT set_config('storage.tenant', @tenant, true);"
-        + $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} (LIKE {ChatCompletionConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;"
+    // commit of a transaction that touched them; IF NOT EXISTS reuses them while a connection keeps its session. A
+    // straight COPY never touches them, so its commit has no stages to empty.
+    private static readonly string CreateStages =
+        $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} (LIKE {ChatCompletionConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;"
         + $"CREATE TEMP TABLE IF NOT EXISTS {ChoiceStage} (LIKE {ChatChoiceConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;";
 
     // The outer SELECT does not see the rows its CTE inserts, so a joined chat_completions row is one that
@@ -128,7 +131,8 @@ internal static class BulkCopy
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var prepare = new NpgsqlCommand(Prepare, connection, transaction))
+        // One round trip before the first COPY: the tenant, and the savepoint or the stages.
+        await using (var prepare = new NpgsqlCommand(SetTenant + (tryDirect ? $"SAVEPOINT {DirectSavepoint};" : CreateStages), connection, transaction))
         {
             prepare.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant });
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -137,12 +141,15 @@ internal static class BulkCopy
         var direct = Direct.NotTried;
         if (tryDirect)
         {
-            direct = await TryCopyDirectAsync(connection, transaction, tenant, rows, cancellationToken).ConfigureAwait(false);
+            direct = await TryCopyDirectAsync(connection, transaction, rows, tenant, cancellationToken).ConfigureAwait(false);
             if (direct == Direct.Copied)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return (rows.ToDictionary(r => (r.Key, r.Completion.Created), _ => Written.Inserted), direct);
             }
+
+            await using var create = new NpgsqlCommand(CreateStages, connection, transaction);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await CopyAsync(connection, CompletionStage, CompletionColumns, rows, cancellationToken).ConfigureAwait(false);
@@ -217,12 +224,11 @@ internal static class BulkCopy
     }
 
     // The rows go in key order, as the staged INSERT sorts them, so two writers meeting on the same keys wait for each
-    // other instead of deadlocking. A unique violation is a stored key: the savepoint undoes the partial COPY.
+    // other instead of deadlocking. A unique violation is a stored key: the savepoint (taken by the caller) undoes the partial COPY.
     private static async Task<Direct> TryCopyDirectAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<IRow> rows, string tenant, CancellationToken cancellationToken)
     {
         var ordered = rows.OrderBy(r => r.Key).ThenBy(r => r.Completion.Created).ToList();
-        await transaction.SaveAsync(DirectSavepoint, cancellationToken).ConfigureAwait(false);
         try
         {
             await CopyAsync(connection, ChatCompletionConfiguration.TableName, CompletionColumns, ordered, cancellationToken, tenant).ConfigureAwait(false);
