@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.WebUtilities;
 using Storage.Api.Authentication;
 using Storage.Api.Configuration;
 using Storage.Api.Endpoints;
@@ -83,6 +84,12 @@ internal static partial class ApiApp
             try
             {
                 await next(context);
+                // Routing's own refusals (no such route, wrong method or content type) come without a body; give them OpenAI's.
+                if (context.Response is { StatusCode: >= 400, HasStarted: false, ContentLength: null, ContentType: null })
+                {
+                    await ApiErrors.WriteAsync(context.Response, context.Response.StatusCode,
+                        $"{context.Request.Method} {context.Request.Path} is not supported here ({ReasonPhrases.GetReasonPhrase(context.Response.StatusCode)}).");
+                }
             }
             catch (Exception e)
             {

@@ -2,7 +2,6 @@ using System.ClientModel;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using OpenAI;
 using OpenAI.Chat;
@@ -58,8 +57,8 @@ public sealed class ApiFixture(PostgresFixture postgres) : IAsyncLifetime
     {
         var app = await ApiApp.BuildAsync([], builder =>
         {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning", ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning" });
             builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
         }, cancellationToken);
         await app.StartAsync(cancellationToken);
         return app;

@@ -15,6 +15,7 @@ namespace Storage.Api.Tests;
 public sealed class FakeUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _requests;
 
     private FakeUpstream(WebApplication app) => _app = app;
 
@@ -26,6 +27,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     /// <summary>When set, requests are answered with this status and an error body instead.</summary>
     public int? FailWith { get; set; }
+
+    /// <summary>How many requests reached it.</summary>
+    public int Requests => _requests;
 
     public string? LastAuthorization { get; private set; }
 
@@ -48,6 +52,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private async Task AnswerAsync(HttpContext context)
     {
+        Interlocked.Increment(ref _requests);
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         LastBody = await reader.ReadToEndAsync(context.RequestAborted);
         LastAuthorization = context.Request.Headers.Authorization.ToString();

@@ -13,8 +13,10 @@ internal static class ImportEndpoint
         routes.MapPost("/v1/storage/import", ImportAsync)
             .WithTags("Storage")
             .WithName("ImportChatCompletions")
-            .WithSummary("Stores completions sent as JSON Lines (application/x-ndjson); answers how many were stored, already stored and rejected, with the rejected lines' numbers and reasons.")
-            .Accepts<string>("application/x-ndjson", "application/jsonl")
+            .WithSummary("Stores completions sent as JSON Lines; answers how many were stored, already stored and rejected, with the rejected lines' numbers and reasons.")
+            .WithDescription("The body is JSON Lines (application/x-ndjson): one chat.completion in the wire format a line; blank lines are ignored. "
+                + "The content type is not checked. Lines are stored in batches as they are read, so a failure part-way leaves the earlier batches stored; "
+                + "sending the same lines again stores nothing twice.")
             .Produces(StatusCodes.Status200OK, contentType: "application/json");
 
     private static async Task<IResult> ImportAsync(HttpRequest request, Caller caller, CancellationToken cancellationToken)
