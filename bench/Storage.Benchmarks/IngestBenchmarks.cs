@@ -29,7 +29,7 @@ internal sealed class IngestBenchmarks(NpgsqlDataSource dataSource)
             db.ChangeTracker.AutoDetectChangesEnabled = false;
             foreach (var completion in chunk)
             {
-                var hash = ContentHash.Compute(completion);
+                var hash = ContentHash.Compute(completion, "");
                 var entry = db.Completions.Add(completion);
                 entry.Property(ShadowProperties.CompletionKey).CurrentValue = ContentHash.ToKey(hash);
                 entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;

@@ -47,4 +47,11 @@ public sealed class ChatCompletion : WireObject
     /// values up to 512 characters, enforced when <see cref="ChatCompletionStoreOptions.ValidateMetadata"/> is on).
     /// </summary>
     public IDictionary<string, string>? Metadata { get; set; }
+
+    /// <summary>
+    /// The call that produced this completion (request, timings, trace), stored beside it when set and read back with
+    /// it; not part of the wire JSON.
+    /// </summary>
+    [JsonIgnore]
+    public ChatCompletionCall? Call { get; set; }
 }

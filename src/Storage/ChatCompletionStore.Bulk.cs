@@ -88,7 +88,7 @@ public sealed partial class ChatCompletionStore
         {
             ArgumentNullException.ThrowIfNull(completion);
             _validator.Validate(completion);
-            var hash = ContentHash.Compute(completion);
+            var hash = ContentHash.Compute(completion, _tenant);
             return new BulkItem(position, completion, ContentHash.ToKey(hash), hash, null);
         }
         catch (ChatCompletionValidationException e)
@@ -130,7 +130,7 @@ public sealed partial class ChatCompletionStore
         {
             try
             {
-                var written = await BulkCopy.WriteAsync(_dataSource, firsts.Values, cancellationToken).ConfigureAwait(false);
+                var written = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, cancellationToken).ConfigureAwait(false);
                 foreach (var item in firsts.Values)
                 {
                     outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch

@@ -60,7 +60,7 @@ public sealed partial class ChatCompletionStore
             throw new ChatCompletionNotFoundException(after, nameof(after));
         }
 
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await CompletionQueries.ListAsync(db, filter, after, limit, order, cancellationToken).ConfigureAwait(false);
@@ -119,7 +119,7 @@ public sealed partial class ChatCompletionStore
             return null;
         }
 
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return (await CompletionQueries.GetStoredAsync(db, id, cancellationToken).ConfigureAwait(false))?.ToStored();
@@ -160,7 +160,7 @@ public sealed partial class ChatCompletionStore
                 : new ChatCompletionConcurrencyException(id, expectedVersion, currentVersion: null);
         }
 
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The whole transaction is retried on a transient failure. If a commit's outcome was unknown, the retry
@@ -180,6 +180,58 @@ public sealed partial class ChatCompletionStore
     }
 
     /// <summary>
+    /// Lists the input messages of the request stored with the completion of this vendor id (the most recently stored
+    /// one when several share the id), like OpenAI's <c>GET /v1/chat/completions/{id}/messages</c>: each item is the
+    /// message as sent, with an <c>id</c> (<c>{completion id}-{index}</c>), <c>content</c> as text and
+    /// <c>content_parts</c> when the content was an array of parts. A completion stored without a request has none.
+    /// </summary>
+    /// <param name="id">The vendor id of the completion.</param>
+    /// <param name="after">The id of the last message of the previous page, or <c>null</c> for the first page.</param>
+    /// <param name="limit">The page size, 1 to 100; 20 by default, as OpenAI's.</param>
+    /// <param name="order">The request's order (<see cref="ChatCompletionOrder.Ascending"/>, OpenAI's default) or the reverse.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is outside 1..100, or <paramref name="order"/> is undefined.</exception>
+    /// <exception cref="ChatCompletionNotFoundException">No stored completion has the id, or no message of it has the id <paramref name="after"/>.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<ChatCompletionMessagePage> ListMessagesAsync(
+        string id,
+        string? after = null,
+        int limit = DefaultListLimit,
+        ChatCompletionOrder order = ChatCompletionOrder.Ascending,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
+        if (!Enum.IsDefined(order))
+        {
+            throw new ArgumentOutOfRangeException(nameof(order), order, "The order must be Ascending or Descending.");
+        }
+
+        if (!FilterValues.IsStorable(id))
+        {
+            throw new ChatCompletionNotFoundException(id, nameof(id));
+        }
+
+        List<ChatCompletionCall?> found;
+        await using (var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                found = await CompletionQueries.CallAsync(db, id, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
+            {
+                throw StoreErrors.Translate(e, "read the messages");
+            }
+        }
+
+        return found.Count == 0
+            ? throw new ChatCompletionNotFoundException(id, nameof(id))
+            : RequestMessages.Page(id, found[0]?.Request, after, limit, order);
+    }
+
+    /// <summary>
     /// Deletes the completion with this vendor id and its choices, like OpenAI's <c>DELETE /v1/chat/completions/{id}</c>.
     /// When several share the id, only the most recently stored one (the one <see cref="GetAsync"/> returns) is deleted,
     /// and <see cref="GetAsync"/> then returns the next.
@@ -194,7 +246,7 @@ public sealed partial class ChatCompletionStore
             return false;
         }
 
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await CompletionQueries.DeleteAsync(db, id, cancellationToken).ConfigureAwait(false);
@@ -222,7 +274,7 @@ public sealed partial class ChatCompletionStore
         FilterValues.Validate(filter, nameof(filter));
         var batchSize = DeleteBatchSize;
         long deleted = 0;
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
             int batch;
@@ -257,7 +309,7 @@ public sealed partial class ChatCompletionStore
         ChatCompletionFilter? filter = null, ChatCompletionUsageGrouping? grouping = null, CancellationToken cancellationToken = default)
     {
         FilterValues.Validate(filter, nameof(filter));
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await CompletionQueries.UsageAsync(db, filter, grouping, cancellationToken).ConfigureAwait(false);
@@ -271,7 +323,7 @@ public sealed partial class ChatCompletionStore
     private async Task<List<CompletionQueries.StoredRow>> ExportBatchAsync(
         ChatCompletionFilter? filter, CompletionQueries.KeysetPosition? position, int batchSize, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, cancellationToken).ConfigureAwait(false);

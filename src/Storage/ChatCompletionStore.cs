@@ -11,11 +11,14 @@ namespace Storage;
 /// </summary>
 public sealed partial class ChatCompletionStore : IAsyncDisposable
 {
+    private const int MaxTenantLength = 256;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PooledDbContextFactory<ChatCompletionDbContext> _contexts;
     private readonly CompletionValidator _validator;
     private readonly ChatCompletionStoreOptions _options;
+    private readonly string _tenant;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -38,6 +41,41 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _validator = new CompletionValidator(_options);
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
             StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource).Options);
+        _tenant = "";
+    }
+
+    private ChatCompletionStore(ChatCompletionStore store, string tenant)
+    {
+        _dataSource = store._dataSource;
+        _ownsDataSource = false;
+        _options = store._options;
+        _validator = store._validator;
+        _contexts = store._contexts;
+        _tenant = tenant;
+    }
+
+    /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>
+    public string? Tenant => _tenant.Length == 0 ? null : _tenant;
+
+    /// <summary>
+    /// A view of this store scoped to one tenant: everything it saves belongs to the tenant, and every read, list,
+    /// update, delete, export and usage total sees only the tenant's completions. The library filters every query by
+    /// tenant, and PostgreSQL's row-level security enforces the same for a non-owner application role (see the README).
+    /// The unscoped store is a tenant of its own: it sees none of the scoped stores' completions, nor they its.
+    /// The view shares this store's connections; disposing it does nothing.
+    /// </summary>
+    /// <param name="tenant">The tenant: 1 to 256 characters of storable text (no U+0000, no lone surrogate).</param>
+    /// <exception cref="ArgumentException">The tenant is empty, too long or holds unstorable text.</exception>
+    public ChatCompletionStore ForTenant(string tenant)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tenant.Length, MaxTenantLength, nameof(tenant));
+        if (!FilterValues.IsStorable(tenant))
+        {
+            throw new ArgumentException("The tenant holds U+0000 or a lone surrogate, which PostgreSQL cannot store.", nameof(tenant));
+        }
+
+        return new ChatCompletionStore(this, tenant);
     }
 
     /// <summary>
@@ -51,14 +89,19 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(completion);
         _validator.Validate(completion);
-        var hash = ContentHash.Compute(completion);
+        var hash = ContentHash.Compute(completion, _tenant);
         var key = ContentHash.ToKey(hash);
 
-        await using (var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        await using (var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false))
         {
             var entry = db.Completions.Add(completion);
             entry.Property(ShadowProperties.CompletionKey).CurrentValue = key;
             entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;
+            entry.Property(ShadowProperties.Tenant).CurrentValue = _tenant;
+            foreach (var choice in completion.Choices)
+            {
+                db.Entry(choice).Property(ShadowProperties.Tenant).CurrentValue = _tenant;
+            }
             try
             {
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -107,7 +150,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
 
     private async Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await db.Completions
@@ -127,9 +170,16 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         }
     }
 
+    private async ValueTask<ChatCompletionDbContext> CreateContextAsync(CancellationToken cancellationToken)
+    {
+        var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.Tenant = _tenant;
+        return db;
+    }
+
     private async Task<bool> IsStoredAsync(long key, DateTimeOffset created, byte[] hash, CancellationToken cancellationToken)
     {
-        await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var stored = await db.Completions

@@ -163,7 +163,7 @@ public sealed class SeededCompletion(ChatCompletion completion)
 {
     public ChatCompletion Completion { get; } = completion;
 
-    public long Key { get; } = ContentHash.ToKey(ContentHash.Compute(completion));
+    public long Key { get; } = ContentHash.ToKey(ContentHash.Compute(completion, ""));
 
     public string Json { get; } = ChatCompletionJson.Serialize(completion);
 

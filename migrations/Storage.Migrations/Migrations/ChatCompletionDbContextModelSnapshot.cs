@@ -49,6 +49,13 @@ namespace Storage.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("extras");
 
+                    b.Property<string>("Tenant")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("")
+                        .HasColumnName("tenant");
+
                     b.ComplexProperty(typeof(Dictionary<string, object>), "Message", "Storage.ChatChoice.Message#ChatCompletionMessage", b1 =>
                         {
                             b1.IsRequired();
@@ -157,11 +164,45 @@ namespace Storage.Migrations
                         .HasColumnType("text")
                         .HasColumnName("system_fingerprint");
 
+                    b.Property<string>("Tenant")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("")
+                        .HasColumnName("tenant");
+
                     b.Property<uint>("Version")
                         .IsConcurrencyToken()
                         .ValueGeneratedOnAddOrUpdate()
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
+
+                    b.ComplexProperty(typeof(Dictionary<string, object>), "Call", "Storage.ChatCompletion.Call#ChatCompletionCall", b1 =>
+                        {
+                            b1.Property<TimeSpan?>("Latency")
+                                .HasColumnType("interval")
+                                .HasColumnName("call_latency");
+
+                            b1.Property<string>("RequestJson")
+                                .HasColumnType("jsonb")
+                                .HasColumnName("call_request");
+
+                            b1.Property<string>("SpanId")
+                                .HasColumnType("text")
+                                .HasColumnName("call_span_id");
+
+                            b1.Property<DateTimeOffset>("StartedAt")
+                                .HasColumnType("timestamp with time zone")
+                                .HasColumnName("call_started_at");
+
+                            b1.Property<TimeSpan?>("TimeToFirstToken")
+                                .HasColumnType("interval")
+                                .HasColumnName("call_time_to_first_token");
+
+                            b1.Property<string>("TraceId")
+                                .HasColumnType("text")
+                                .HasColumnName("call_trace_id");
+                        });
 
                     b.ComplexProperty(typeof(Dictionary<string, object>), "Usage", "Storage.ChatCompletion.Usage#ChatUsage", b1 =>
                         {
@@ -193,20 +234,20 @@ namespace Storage.Migrations
                     b.HasKey("CompletionKey", "Created")
                         .HasName("pk_chat_completions");
 
-                    b.HasIndex("Id")
-                        .HasDatabaseName("ix_chat_completions_id");
-
                     b.HasIndex("Metadata")
                         .HasDatabaseName("ix_chat_completions_metadata");
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Metadata"), "gin");
                     NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Metadata"), new[] { "jsonb_path_ops" });
 
-                    b.HasIndex("Created", "CompletionKey")
-                        .HasDatabaseName("ix_chat_completions_created_completion_key");
+                    b.HasIndex("Tenant", "Id")
+                        .HasDatabaseName("ix_chat_completions_tenant_id");
 
-                    b.HasIndex("Model", "Created", "CompletionKey")
-                        .HasDatabaseName("ix_chat_completions_model_created_completion_key");
+                    b.HasIndex("Tenant", "Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_tenant_created_completion_key");
+
+                    b.HasIndex("Tenant", "Model", "Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_tenant_model_created_completion_key");
 
                     b.ToTable("chat_completions", (string)null);
                 });

@@ -45,6 +45,12 @@ internal static class BulkCopy
         new("usage_completion_tokens_details", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.CompletionTokensDetails)),
         new("usage_extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.Usage?.StoredExtras),
         new("extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.StoredExtras),
+        new("call_started_at", "timestamptz", NpgsqlDbType.TimestampTz, r => r.Completion.Call?.StartedAt),
+        new("call_request", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.Call?.RequestJson),
+        new("call_latency", "interval", NpgsqlDbType.Interval, r => r.Completion.Call?.Latency),
+        new("call_time_to_first_token", "interval", NpgsqlDbType.Interval, r => r.Completion.Call?.TimeToFirstToken),
+        new("call_trace_id", "text", NpgsqlDbType.Text, r => r.Completion.Call?.TraceId),
+        new("call_span_id", "text", NpgsqlDbType.Text, r => r.Completion.Call?.SpanId),
     ];
 
     internal static readonly Column<(IRow Row, ChatChoice Choice)>[] ChoiceColumns =
@@ -74,22 +80,26 @@ internal static class BulkCopy
     private static readonly string CompletionList = string.Join(", ", CompletionColumns.Select(c => c.Name));
     private static readonly string ChoiceList = string.Join(", ", ChoiceColumns.Select(c => c.Name));
 
-    // ON COMMIT DELETE ROWS empties the stages at every commit; IF NOT EXISTS reuses them on a pooled connection.
-    private static readonly string CreateStages =
-        $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} ({string.Join(", ", CompletionColumns.Select(c => $"{c.Name} {c.SqlType}"))}) ON COMMIT DELETE ROWS;"
-        + $"CREATE TEMP TABLE IF NOT EXISTS {ChoiceStage} ({string.Join(", ", ChoiceColumns.Select(c => $"{c.Name} {c.SqlType}"))}) ON COMMIT DELETE ROWS;";
+    // The stages copy the tables' columns with their compression (lz4 where the server has it), so contents are
+    // compressed once, on COPY, and the INSERT moves them as they are. ON COMMIT DELETE ROWS empties the stages at every
+    // commit; IF NOT EXISTS reuses them while a connection keeps its session. The tenant is set for the transaction
+    // only, so row-level security sees it and a pooled connection never carries it to its next user.
+    private static readonly string Prepare =
+        "SELECT set_config('storage.tenant', @tenant, true);"
+        + $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} (LIKE {ChatCompletionConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;"
+        + $"CREATE TEMP TABLE IF NOT EXISTS {ChoiceStage} (LIKE {ChatChoiceConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;";
 
     // The outer SELECT does not see the rows its CTE inserts, so a joined chat_completions row is one that
     // existed before: same hash means a replay. Sorting the insert keeps lock order stable across writers.
     private static readonly string Merge = $"""
         WITH inserted AS (
-            INSERT INTO {ChatCompletionConfiguration.TableName} ({CompletionList})
-            SELECT {CompletionList} FROM {CompletionStage} ORDER BY completion_key, created
+            INSERT INTO {ChatCompletionConfiguration.TableName} (tenant, {CompletionList})
+            SELECT @tenant, {CompletionList} FROM {CompletionStage} ORDER BY completion_key, created
             ON CONFLICT (completion_key, created) DO NOTHING
             RETURNING completion_key, created),
         choices AS (
-            INSERT INTO {ChatChoiceConfiguration.TableName} ({ChoiceList})
-            SELECT {string.Join(", ", ChoiceColumns.Select(c => "s." + c.Name))}
+            INSERT INTO {ChatChoiceConfiguration.TableName} (tenant, {ChoiceList})
+            SELECT @tenant, {string.Join(", ", ChoiceColumns.Select(c => "s." + c.Name))}
             FROM {ChoiceStage} s JOIN inserted i USING (completion_key, created))
         SELECT s.completion_key, s.created, i.completion_key IS NOT NULL, c.content_hash = s.content_hash
         FROM {CompletionStage} s
@@ -98,13 +108,14 @@ internal static class BulkCopy
         """;
 
     public static async Task<Dictionary<(long Key, DateTimeOffset Created), Written>> WriteAsync(
-        NpgsqlDataSource dataSource, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var create = new NpgsqlCommand(CreateStages, connection, transaction))
+        await using (var prepare = new NpgsqlCommand(Prepare, connection, transaction))
         {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            prepare.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant });
+            await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await CopyAsync(connection, CompletionStage, CompletionColumns, rows, cancellationToken).ConfigureAwait(false);
@@ -113,7 +124,7 @@ internal static class BulkCopy
         var written = new Dictionary<(long, DateTimeOffset), Written>(rows.Count);
         var unverified = new List<(long Key, DateTimeOffset Created, byte[] Hash)>();
         var hashes = rows.ToDictionary(r => (r.Key, r.Completion.Created), r => r.Hash);
-        await using (var merge = new NpgsqlCommand(Merge, connection, transaction))
+        await using (var merge = new NpgsqlCommand(Merge, connection, transaction) { Parameters = { new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant } } })
         await using (var reader = await merge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -14,6 +14,7 @@ internal sealed class ChatChoiceConfiguration : IEntityTypeConfiguration<ChatCho
         builder.Property<DateTimeOffset>(ShadowProperties.CompletionCreated).HasColumnName("created");
         builder.HasKey(ShadowProperties.CompletionKey, ShadowProperties.CompletionCreated, nameof(ChatChoice.Index));
 
+        builder.Property<string>(ShadowProperties.Tenant).HasColumnName("tenant").IsRequired().HasDefaultValue("");
         builder.Property(c => c.Logprobs).HasJsonColumn();
         builder.Property(c => c.StoredExtras).HasColumnName("extras").HasColumnType("jsonb");
         builder.Ignore(c => c.AdditionalProperties);

@@ -9,8 +9,9 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
     public const string PrimaryKeyName = "pk_chat_completions";
     /// <summary>The shadow property over PostgreSQL's xmin system column: the row version of optimistic concurrency.</summary>
     public const string VersionProperty = "Version";
-    public const string CreatedIndexName = "ix_chat_completions_created_completion_key";
-    public const string ModelCreatedIndexName = "ix_chat_completions_model_created_completion_key";
+    public const string CreatedIndexName = "ix_chat_completions_tenant_created_completion_key";
+    public const string ModelCreatedIndexName = "ix_chat_completions_tenant_model_created_completion_key";
+    public const string IdIndexName = "ix_chat_completions_tenant_id";
 
     public void Configure(EntityTypeBuilder<ChatCompletion> builder)
     {
@@ -26,6 +27,7 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
         // that optimistic metadata updates compare; it needs no column of its own and no migration.
         builder.Property<uint>(VersionProperty).HasColumnName("xmin").HasColumnType("xid").IsRowVersion();
 
+        builder.Property<string>(ShadowProperties.Tenant).HasColumnName("tenant").IsRequired().HasDefaultValue("");
         builder.Property(c => c.Id).HasColumnName("id").IsRequired();
         builder.Property(c => c.Created).HasColumnName("created");
         builder.Property(c => c.ObjectType).HasColumnName("object");
@@ -41,18 +43,26 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
             usage.Ignore(u => u.AdditionalProperties);
         });
 
+        builder.ComplexProperty(c => c.Call, call =>
+        {
+            call.Ignore(c => c.Request);
+            call.Property(c => c.RequestJson).HasColumnName("call_request").HasColumnType("jsonb");
+        });
+
         builder.HasMany(c => c.Choices)
             .WithOne()
             .HasForeignKey(ShadowProperties.CompletionKey, ShadowProperties.CompletionCreated)
             .OnDelete(DeleteBehavior.Cascade)
             .HasConstraintName("fk_chat_completion_choices_chat_completions");
 
-        builder.HasIndex(c => c.Id);
+        // Every query is scoped to one tenant ("" when unscoped), so the tenant leads every btree index: one tenant's
+        // rows are one range, however many tenants share the table.
+        builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Id)).HasDatabaseName(IdIndexName);
         // Keyset pagination, streaming and retention walk (created, completion_key) in order, optionally within one model.
         // On a large live table create these with CREATE INDEX CONCURRENTLY IF NOT EXISTS before migrating: the
-        // migration creates them with IF NOT EXISTS, so it then only records itself (see the QueryIndexes migration).
-        builder.HasIndex(nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(CreatedIndexName);
-        builder.HasIndex(nameof(ChatCompletion.Model), nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(ModelCreatedIndexName);
+        // migration creates them with IF NOT EXISTS, so it then only records itself (see the TenantIsolation migration).
+        builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(CreatedIndexName);
+        builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Model), nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(ModelCreatedIndexName);
         // jsonb_path_ops: smaller and faster than the default opclass, and @> containment is all the filters use.
         builder.HasIndex(c => c.Metadata).HasMethod("gin").HasOperators("jsonb_path_ops");
     }

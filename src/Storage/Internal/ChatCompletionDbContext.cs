@@ -12,9 +12,19 @@ internal sealed class ChatCompletionDbContext(DbContextOptions<ChatCompletionDbC
 
     public DbSet<ChatChoice> Choices => Set<ChatChoice>();
 
+    /// <summary>
+    /// The tenant every query of this context is scoped to; <c>""</c> for the unscoped store. Set on each lease from the
+    /// pool, so a pooled context never carries a previous caller's tenant.
+    /// </summary>
+    public string Tenant { get; set; } = "";
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfiguration(new ChatCompletionConfiguration());
         modelBuilder.ApplyConfiguration(new ChatChoiceConfiguration());
+        // The library's own isolation: every LINQ query, ExecuteUpdate and ExecuteDelete sees only this tenant's rows.
+        // Row-level security (TenantIsolation migration) enforces the same for the application role in PostgreSQL.
+        modelBuilder.Entity<ChatCompletion>().HasQueryFilter(c => EF.Property<string>(c, ShadowProperties.Tenant) == Tenant);
+        modelBuilder.Entity<ChatChoice>().HasQueryFilter(c => EF.Property<string>(c, ShadowProperties.Tenant) == Tenant);
     }
 }

@@ -93,6 +93,10 @@ internal static class CompletionQueries
         return stored.ToStored();
     }
 
+    /// <summary>The call stored with the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id: none when no completion has the id.</summary>
+    public static Task<List<ChatCompletionCall?>> CallAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
+        ById(db, id).Select(c => c.Call).Take(1).ToListAsync(cancellationToken);
+
     /// <summary>Deletes the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id, in one statement; choices cascade.</summary>
     public static async Task<bool> DeleteAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
         await ById(db, id).Take(1).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false) > 0;
@@ -114,7 +118,7 @@ internal static class CompletionQueries
     public static async Task<IReadOnlyList<ChatCompletionUsageTotals>> UsageAsync(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, ChatCompletionUsageGrouping? grouping, CancellationToken cancellationToken)
     {
-        var query = UsageQuery.Build(filter, grouping ?? new ChatCompletionUsageGrouping());
+        var query = UsageQuery.Build(db.Tenant, filter, grouping ?? new ChatCompletionUsageGrouping());
         return await db.Database.SqlQueryRaw<ChatCompletionUsageTotals>(query.Sql, query.Parameters)
             .ToListAsync(cancellationToken)
             .ConfigureAwait(false);

@@ -47,6 +47,11 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         }
 
         Metadata(completion.Metadata);
+        if (completion.Call is { } call)
+        {
+            Call(call);
+        }
+
         // Last, every string at every depth, typed or not: System.Text.Json would silently replace a lone
         // surrogate with U+FFFD when writing, so strings are checked in the objects, before any serialization.
         Strings(completion, "$");
@@ -261,6 +266,18 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
                 throw Invalid(path, ChatCompletionValidationRule.LoneSurrogate, $"holds a lone surrogate U+{(int)c:X4} at character {i}");
             }
         }
+    }
+
+    // The call is not wire JSON, so the walk over the wire contract below does not reach it.
+    private static void Call(ChatCompletionCall call)
+    {
+        if (call.Request is { } request)
+        {
+            Json(request, "call.request");
+        }
+
+        Text(call.TraceId, "call.trace_id");
+        Text(call.SpanId, "call.span_id");
     }
 
     private static string Member(string path, string name) => path == "$" ? name : $"{path}.{name}";

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace Storage.Internal;
@@ -14,7 +15,12 @@ internal static class ContentHash
 {
     public const int Length = 32;
 
-    public static byte[] Compute(ChatCompletion completion)
+    /// <summary>
+    /// The hash of the completion as stored for a tenant. The unscoped tenant <c>""</c> hashes the canonical JSON alone;
+    /// another tenant is mixed in (its UTF-8, then U+0000, which no tenant holds), so the same completion stored by two
+    /// tenants gets two keys and a replay is recognised only within its tenant.
+    /// </summary>
+    public static byte[] Compute(ChatCompletion completion, string tenant)
     {
         using var document = JsonSerializer.SerializeToDocument(completion, WireJson.Options);
         var buffer = new ArrayBufferWriter<byte>(4096);
@@ -23,7 +29,16 @@ internal static class ContentHash
             WriteCanonical(writer, document.RootElement);
         }
 
-        return SHA256.HashData(buffer.WrittenSpan);
+        if (tenant.Length == 0)
+        {
+            return SHA256.HashData(buffer.WrittenSpan);
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(tenant));
+        hash.AppendData([0]);
+        hash.AppendData(buffer.WrittenSpan);
+        return hash.GetHashAndReset();
     }
 
     /// <summary>The surrogate key: the hash's first 8 bytes, so a replay maps to the same primary key.</summary>

@@ -12,6 +12,9 @@ internal static class ShadowProperties
     /// <summary>When the row was stored (server clock), to pick the latest of completions sharing a vendor id.</summary>
     public const string StoredAt = "StoredAt";
 
+    /// <summary>The tenant that owns the row; <c>""</c> when the store is not scoped to a tenant.</summary>
+    public const string Tenant = "Tenant";
+
     /// <summary>A choice's copy of its completion's <c>created</c>, part of the foreign key so both tables can be partitioned by it.</summary>
     public const string CompletionCreated = "CompletionCreated";
 }

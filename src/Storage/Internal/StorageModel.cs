@@ -13,5 +13,6 @@ internal static class StorageModel
             // Transient failures (a dropped connection, a failover, a serialization failure) are retried. A save whose
             // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
             .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).EnableRetryOnFailure())
-            .UseSnakeCaseNamingConvention();
+            .UseSnakeCaseNamingConvention()
+            .AddInterceptors(TenantSessionInterceptor.Instance);
 }

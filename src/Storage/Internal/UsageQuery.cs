@@ -5,27 +5,50 @@ namespace Storage.Internal;
 
 /// <summary>
 /// The SQL of the usage totals. Hand-written rather than LINQ because EF cannot translate "the value of metadata key k"
-/// on a value-converted column; the text depends only on which groupings are on, and every value is a parameter.
+/// on a value-converted column; the text depends only on which groupings and filters are on, and every value is a
+/// parameter. Without a metadata filter or grouping, whole UTC days come from the per-day rollup that triggers keep
+/// (see the TenantsCallsAndUsageRollup migration) and only the partial days at the range's edges are scanned.
 /// </summary>
 internal sealed record UsageQuery(string Sql, object[] Parameters)
 {
+    public const string RollupTable = "chat_completion_usage_daily";
+
+    private static readonly TimeSpan LastSecond = TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1);
+
     // sum(bigint) and sum(numeric) are numeric in PostgreSQL, so no total can overflow. The details are jsonb as the
-    // vendor sent them; only JSON numbers count, so a malformed value cannot fail the whole report.
-    private const string Totals = """
-        count(*) AS completions,
-        coalesce(sum(c.usage_prompt_tokens), 0) AS prompt_tokens,
-        coalesce(sum(c.usage_completion_tokens), 0) AS completion_tokens,
-        coalesce(sum(c.usage_total_tokens), 0) AS total_tokens,
-        coalesce(sum(CASE WHEN jsonb_typeof(c.usage_prompt_tokens_details -> 'cached_tokens') = 'number'
-            THEN (c.usage_prompt_tokens_details ->> 'cached_tokens')::numeric END), 0) AS cached_tokens,
-        coalesce(sum(CASE WHEN jsonb_typeof(c.usage_completion_tokens_details -> 'reasoning_tokens') = 'number'
-            THEN (c.usage_completion_tokens_details ->> 'reasoning_tokens')::numeric END), 0) AS reasoning_tokens
+    // vendor sent them; only JSON numbers count, so a malformed value cannot fail the whole report. The rollup sums
+    // the same expressions.
+    private const string RowTotals = """
+        SELECT c.model, (c.created AT TIME ZONE 'UTC')::date AS day, 1 AS completions,
+            coalesce(c.usage_prompt_tokens, 0)::numeric AS prompt_tokens,
+            coalesce(c.usage_completion_tokens, 0)::numeric AS completion_tokens,
+            coalesce(c.usage_total_tokens, 0)::numeric AS total_tokens,
+            CASE WHEN jsonb_typeof(c.usage_prompt_tokens_details -> 'cached_tokens') = 'number'
+                THEN (c.usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END AS cached_tokens,
+            CASE WHEN jsonb_typeof(c.usage_completion_tokens_details -> 'reasoning_tokens') = 'number'
+                THEN (c.usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END AS reasoning_tokens
         """;
 
-    public static UsageQuery Build(ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
+    private const string Sums = """
+        coalesce(sum(u.completions), 0)::bigint AS completions,
+        coalesce(sum(u.prompt_tokens), 0) AS prompt_tokens,
+        coalesce(sum(u.completion_tokens), 0) AS completion_tokens,
+        coalesce(sum(u.total_tokens), 0) AS total_tokens,
+        coalesce(sum(u.cached_tokens), 0) AS cached_tokens,
+        coalesce(sum(u.reasoning_tokens), 0) AS reasoning_tokens
+        """;
+
+    public static UsageQuery Build(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping) =>
+        grouping.ByMetadataKey is null && (filter is null || (FilterValues.CanMatch(filter) && FilterValues.ContainedMetadata(filter) is null))
+            ? BuildFromRollup(tenant, filter, grouping)
+            : BuildScan(tenant, filter, grouping);
+
+    /// <summary>Sums every matching row; the only way when metadata filters or groups, and the reference the rollup is tested against.</summary>
+    internal static UsageQuery BuildScan(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
     {
-        var parameters = new List<object>();
-        var conditions = Conditions(filter, parameters);
+        var parameters = new List<object> { Parameter("tenant", NpgsqlDbType.Text, tenant) };
+        var conditions = new List<string> { "c.tenant = @tenant" };
+        Conditions(filter, conditions, parameters);
 
         var groupKey = grouping.ByMetadataKey;
         string metadataValue;
@@ -36,7 +59,7 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
         else if (FilterValues.IsStorable(groupKey))
         {
             metadataValue = "c.metadata ->> @group_key";
-            parameters.Add(new NpgsqlParameter("group_key", NpgsqlDbType.Text) { Value = groupKey });
+            parameters.Add(Parameter("group_key", NpgsqlDbType.Text, groupKey));
         }
         else
         {
@@ -44,6 +67,110 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
             metadataValue = "NULL::text";
         }
 
+        var sql = $"""
+            SELECT {Select(grouping)}, {(groupKey is null ? "NULL::text" : "u.metadata_value")} AS metadata_value, {Sums}
+            FROM ({RowTotals}, {metadataValue} AS metadata_value
+                FROM {ChatCompletionConfiguration.TableName} AS c
+                WHERE {string.Join(" AND ", conditions)}) AS u
+            {GroupBy(grouping)}
+            """;
+        return new UsageQuery(sql, [.. parameters]);
+    }
+
+    /// <summary>
+    /// Whole UTC days inside the range from the rollup, the partial days at its edges from the rows. Created times are
+    /// whole seconds, so a day is whole when its first and last seconds are inside the (inclusive) bounds.
+    /// </summary>
+    internal static UsageQuery BuildFromRollup(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
+    {
+        var parameters = new List<object> { Parameter("tenant", NpgsqlDbType.Text, tenant) };
+        var rollup = new List<string> { "d.tenant = @tenant" };
+        var rows = new List<string> { "c.tenant = @tenant" };
+        if (filter?.Model is { } model)
+        {
+            rollup.Add("d.model = @model");
+            rows.Add("c.model = @model");
+            parameters.Add(Parameter("model", NpgsqlDbType.Text, model));
+        }
+
+        var from = filter?.CreatedFrom is { } createdFrom ? CeilingToSecond(createdFrom.UtcDateTime) : (DateTime?)null;
+        var to = filter?.CreatedTo is { } createdTo ? FloorToSecond(createdTo.UtcDateTime) : (DateTime?)null;
+        // The whole days are the day numbers [first, end); a null end is unbounded.
+        int? first = from is { } f ? DayNumber(f) + (f.TimeOfDay == TimeSpan.Zero ? 0 : 1) : null;
+        int? end = to is { } t ? DayNumber(t) + (t.TimeOfDay == LastSecond ? 1 : 0) : null;
+        var edges = new List<string>();
+        if (first > DateOnly.MaxValue.DayNumber || (first is { } a && end is { } b && a >= b))
+        {
+            // No whole day: the range is scanned, and the rollup contributes nothing.
+            rollup.Add("FALSE");
+            var range = new List<string>();
+            if (from is not null)
+            {
+                range.Add("c.created >= @from");
+                parameters.Add(Parameter("from", NpgsqlDbType.TimestampTz, from.Value));
+            }
+
+            if (to is not null)
+            {
+                range.Add("c.created <= @to");
+                parameters.Add(Parameter("to", NpgsqlDbType.TimestampTz, to.Value));
+            }
+
+            edges.Add(string.Join(" AND ", range));
+        }
+        else
+        {
+            if (first is { } firstDay)
+            {
+                rollup.Add("d.day >= @first_day");
+                parameters.Add(Parameter("first_day", NpgsqlDbType.Date, DateOnly.FromDayNumber(firstDay)));
+                if (from!.Value.TimeOfDay != TimeSpan.Zero)
+                {
+                    edges.Add("c.created >= @from AND c.created < @first_day_start");
+                    parameters.Add(Parameter("from", NpgsqlDbType.TimestampTz, from.Value));
+                    parameters.Add(Parameter("first_day_start", NpgsqlDbType.TimestampTz, Midnight(firstDay)));
+                }
+            }
+
+            if (end is { } endDay && endDay <= DateOnly.MaxValue.DayNumber)
+            {
+                rollup.Add("d.day < @end_day");
+                parameters.Add(Parameter("end_day", NpgsqlDbType.Date, DateOnly.FromDayNumber(endDay)));
+                if (to!.Value.TimeOfDay != LastSecond)
+                {
+                    edges.Add("c.created >= @end_day_start AND c.created <= @to");
+                    parameters.Add(Parameter("to", NpgsqlDbType.TimestampTz, to.Value));
+                    parameters.Add(Parameter("end_day_start", NpgsqlDbType.TimestampTz, Midnight(endDay)));
+                }
+            }
+        }
+
+        var edgeRows = edges.Count == 0
+            ? ""
+            : $"""
+                UNION ALL
+                {RowTotals}
+                FROM {ChatCompletionConfiguration.TableName} AS c
+                WHERE {string.Join(" AND ", rows)} AND (({string.Join(") OR (", edges)}))
+                """;
+        var sql = $"""
+            SELECT {Select(grouping)}, NULL::text AS metadata_value, {Sums}
+            FROM (
+                SELECT d.model, d.day, d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens
+                FROM {RollupTable} AS d
+                WHERE {string.Join(" AND ", rollup)}
+                {edgeRows}) AS u
+            {GroupBy(grouping)}
+            """;
+        return new UsageQuery(sql, [.. parameters]);
+    }
+
+    private static string Select(ChatCompletionUsageGrouping grouping) =>
+        $"{(grouping.ByModel ? "u.model" : "NULL::text")} AS model, {(grouping.ByDay ? "u.day" : "NULL::date")} AS day";
+
+    // Grouped totals list only groups that hold a completion: the rollup keeps rows whose completions were deleted.
+    private static string GroupBy(ChatCompletionUsageGrouping grouping)
+    {
         var groups = new List<string>();
         if (grouping.ByModel)
         {
@@ -55,61 +182,66 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
             groups.Add("2");
         }
 
-        if (groupKey is not null)
+        if (grouping.ByMetadataKey is not null)
         {
             groups.Add("3");
         }
 
-        var sql = $"""
-            SELECT {(grouping.ByModel ? "c.model" : "NULL::text")} AS model,
-            {(grouping.ByDay ? "(c.created AT TIME ZONE 'UTC')::date" : "NULL::date")} AS day,
-            {metadataValue} AS metadata_value,
-            {Totals}
-            FROM {ChatCompletionConfiguration.TableName} AS c
-            {(conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions))}
-            {(groups.Count == 0 ? "" : "GROUP BY " + string.Join(", ", groups) + " ORDER BY " + string.Join(", ", groups))}
-            """;
-        return new UsageQuery(sql, [.. parameters]);
+        return groups.Count == 0
+            ? ""
+            : $"GROUP BY {string.Join(", ", groups)} HAVING sum(u.completions) > 0 ORDER BY {string.Join(", ", groups)}";
     }
 
-    private static List<string> Conditions(ChatCompletionFilter? filter, List<object> parameters)
+    private static void Conditions(ChatCompletionFilter? filter, List<string> conditions, List<object> parameters)
     {
-        var conditions = new List<string>();
         if (filter is null)
         {
-            return conditions;
+            return;
         }
 
         if (!FilterValues.CanMatch(filter))
         {
             conditions.Add("FALSE");
-            return conditions;
+            return;
         }
 
         if (filter.Model is { } model)
         {
             conditions.Add("c.model = @model");
-            parameters.Add(new NpgsqlParameter("model", NpgsqlDbType.Text) { Value = model });
+            parameters.Add(Parameter("model", NpgsqlDbType.Text, model));
         }
 
         if (FilterValues.ContainedMetadata(filter) is { } contained)
         {
             conditions.Add("c.metadata @> @metadata");
-            parameters.Add(new NpgsqlParameter("metadata", NpgsqlDbType.Jsonb) { Value = contained });
+            parameters.Add(Parameter("metadata", NpgsqlDbType.Jsonb, contained));
         }
 
         if (filter.CreatedFrom is { } from)
         {
             conditions.Add("c.created >= @created_from");
-            parameters.Add(new NpgsqlParameter("created_from", NpgsqlDbType.TimestampTz) { Value = from.ToUniversalTime() });
+            parameters.Add(Parameter("created_from", NpgsqlDbType.TimestampTz, from.ToUniversalTime()));
         }
 
         if (filter.CreatedTo is { } to)
         {
             conditions.Add("c.created <= @created_to");
-            parameters.Add(new NpgsqlParameter("created_to", NpgsqlDbType.TimestampTz) { Value = to.ToUniversalTime() });
+            parameters.Add(Parameter("created_to", NpgsqlDbType.TimestampTz, to.ToUniversalTime()));
         }
+    }
 
-        return conditions;
+    private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object value) => new(name, type) { Value = value };
+
+    private static int DayNumber(DateTime value) => DateOnly.FromDateTime(value).DayNumber;
+
+    private static DateTime Midnight(int dayNumber) => DateOnly.FromDayNumber(dayNumber).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+
+    private static DateTime FloorToSecond(DateTime value) =>
+        new(value.Ticks - (value.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+
+    private static DateTime CeilingToSecond(DateTime value)
+    {
+        var floor = FloorToSecond(value);
+        return floor == value || floor.Ticks + TimeSpan.TicksPerSecond > DateTime.MaxValue.Ticks ? floor : floor.AddSeconds(1);
     }
 }
