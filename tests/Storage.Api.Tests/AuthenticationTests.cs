@@ -52,7 +52,7 @@ public sealed class AuthenticationTests(ApiFixture api) : IClassFixture<ApiFixtu
         Assert.Equal(forwarded, api.Upstream.Requests);
     }
 
-    [Fact(Skip = "Until the library's ForTenant lands on main")]
+    [Fact]
     public async Task Two_tenants_keys_never_see_each_others_completions()
     {
         var token = TestContext.Current.CancellationToken;
@@ -81,7 +81,7 @@ public sealed class AuthenticationTests(ApiFixture api) : IClassFixture<ApiFixtu
         Assert.Equal($"chatcmpl-{run}-acme", stillThere.Id);
     }
 
-    [Fact(Skip = "Until the library's ForTenant lands on main")]
+    [Fact]
     public async Task A_completion_recorded_through_a_tenants_key_belongs_to_that_tenant()
     {
         var token = TestContext.Current.CancellationToken;

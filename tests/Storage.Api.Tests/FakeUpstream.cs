@@ -33,6 +33,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public string? LastAuthorization { get; private set; }
 
+    /// <summary>The W3C trace context header of the last request.</summary>
+    public string? LastTraceparent { get; private set; }
+
     public string? LastBody { get; private set; }
 
     /// <summary>The exact bytes of the last stream sent, as text.</summary>
@@ -56,6 +59,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         LastBody = await reader.ReadToEndAsync(context.RequestAborted);
         LastAuthorization = context.Request.Headers.Authorization.ToString();
+        LastTraceparent = context.Request.Headers["traceparent"].ToString();
         var response = context.Response;
         if (FailWith is { } status)
         {

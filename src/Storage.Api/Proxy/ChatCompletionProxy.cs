@@ -52,6 +52,9 @@ internal sealed partial class ChatCompletionProxy(
 
         var streamed = IsTrue(request.RootElement, "stream");
         var store = upstream.StoreAll || IsTrue(request.RootElement, "store");
+        // Every recorded call gets a trace id, also when nothing listens for ASP.NET Core's activities; HttpClient
+        // passes it on to the upstream as traceparent, which joins the stored call to the upstream's logs.
+        using var ownActivity = Activity.Current is null ? new Activity("Storage.Api.Proxy").Start() : null;
         var activity = Activity.Current;
         var call = new ChatCompletionCall { StartedAt = DateTimeOffset.UtcNow, Request = request.RootElement.Clone() };
         var clock = Stopwatch.StartNew();
