@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Storage.Api.Tests;
@@ -111,12 +109,4 @@ public static class TestCompletions
     /// <summary>The hex SHA-256 of a key, as <c>Api:Keys:N:KeyHash</c> takes it.</summary>
     public static string Sha256Hex(string key) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    internal static JsonElement Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
 }

@@ -201,7 +201,7 @@ internal sealed partial class ChatCompletionProxy(
             try
             {
                 using var chunk = JsonDocument.Parse(data);
-                TimeToFirstToken ??= HasDelta(chunk.RootElement) ? clock.Elapsed : null;
+                TimeToFirstToken ??= HasContent(chunk.RootElement) ? clock.Elapsed : null;
                 Assembler.Add(chunk.RootElement.Clone());
             }
             catch (Exception e) when (e is JsonException or ChatCompletionStoreException or InvalidOperationException or ArgumentException)
@@ -210,11 +210,18 @@ internal sealed partial class ChatCompletionProxy(
             }
         }
 
-        private static bool HasDelta(JsonElement chunk) =>
+        /// <summary>Whether a chunk carries content: a delta member other than the role that is neither null nor empty.</summary>
+        private static bool HasContent(JsonElement chunk) =>
             chunk.ValueKind == JsonValueKind.Object
             && chunk.TryGetProperty("choices", out var choices)
             && choices.ValueKind == JsonValueKind.Array
-            && choices.GetArrayLength() > 0;
+            && choices.EnumerateArray().Any(choice =>
+                choice.ValueKind == JsonValueKind.Object
+                && choice.TryGetProperty("delta", out var delta)
+                && delta.ValueKind == JsonValueKind.Object
+                && delta.EnumerateObject().Any(member => member.Name != "role"
+                    && member.Value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+                    && !(member.Value.ValueKind == JsonValueKind.String && member.Value.GetString()!.Length == 0)));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The upstream sent an event that is not a well-formed chunk; it was relayed but is left out of the stored completion.")]
