@@ -5,12 +5,15 @@ namespace Storage.Api.Endpoints;
 /// <summary>A JSON response written straight to the response body with a <see cref="Utf8JsonWriter"/>, so wire JSON is written as the library serializes it.</summary>
 internal sealed class JsonWriterResult(Action<Utf8JsonWriter> write, int statusCode = StatusCodes.Status200OK) : IResult
 {
+    /// <summary>The escaping of the wire format (<see cref="ChatCompletionJson.Options"/>): text as it is, not \u-escaped for HTML.</summary>
+    public static readonly JsonWriterOptions Options = new() { Encoder = ChatCompletionJson.Options.Encoder };
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
         response.StatusCode = statusCode;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, Options);
         write(writer);
         await writer.FlushAsync(httpContext.RequestAborted);
     }

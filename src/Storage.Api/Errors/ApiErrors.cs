@@ -18,7 +18,7 @@ internal static partial class ApiErrors
     {
         response.StatusCode = statusCode;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, Endpoints.JsonWriterResult.Options);
         writer.WriteStartObject();
         writer.WriteStartObject("error");
         writer.WriteString("message", message);
