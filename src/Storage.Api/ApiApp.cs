@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.OpenApi;
 using Storage.Api.Authentication;
 using Storage.Api.Configuration;
 using Storage.Api.Endpoints;
@@ -64,7 +65,20 @@ internal static partial class ApiApp
         builder.Services.AddSingleton<ChatCompletionProxy>();
         // Streams last as long as the model writes; the caller's hang-up cancels the upstream call instead.
         builder.Services.AddHttpClient(ChatCompletionProxy.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Storage: stored chat completions";
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "A key from Api:Keys, sent as 'Authorization: Bearer KEY'.",
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] }];
+            return Task.CompletedTask;
+        }));
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Storage.Api");

@@ -179,6 +179,7 @@ public sealed class StoredCompletionsApiTests(ApiFixture api) : IClassFixture<Ap
         Assert.True(one.TryGetProperty("delete", out _));
         Assert.True(paths.TryGetProperty("/v1/chat/completions/{id}/messages", out _));
         Assert.True(paths.TryGetProperty("/v1/storage/import", out _));
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
     }
 
     private static async Task<List<string>> ListIdsAsync(ChatClient client, ChatCompletionCollectionOptions options)
