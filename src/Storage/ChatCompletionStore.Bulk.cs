@@ -18,6 +18,7 @@ public sealed partial class ChatCompletionStore
         IAsyncEnumerable<ChatCompletion> completions,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.save_many");
         ArgumentNullException.ThrowIfNull(completions);
         var batch = new List<BulkItem>(_options.BulkBatchSize);
         // One batch is written while the next is validated and hashed: client and server work overlap,

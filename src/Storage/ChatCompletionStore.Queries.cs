@@ -47,6 +47,7 @@ public sealed partial class ChatCompletionStore
         ChatCompletionOrder order = ChatCompletionOrder.Descending,
         CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.list");
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
         if (!Enum.IsDefined(order))
@@ -85,6 +86,7 @@ public sealed partial class ChatCompletionStore
     public async IAsyncEnumerable<ChatCompletion> ExportAsync(
         ChatCompletionFilter? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.export");
         FilterValues.Validate(filter, nameof(filter));
         var batchSize = ExportBatchSize;
         CompletionQueries.KeysetPosition? position = null;
@@ -113,6 +115,7 @@ public sealed partial class ChatCompletionStore
     /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
     public async Task<StoredChatCompletion?> GetWithVersionAsync(string id, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.get");
         ArgumentNullException.ThrowIfNull(id);
         if (!FilterValues.IsStorable(id))
         {
@@ -151,6 +154,7 @@ public sealed partial class ChatCompletionStore
     public async Task<StoredChatCompletion> UpdateMetadataAsync(
         string id, IDictionary<string, string>? metadata, string? expectedVersion = null, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.update_metadata");
         ArgumentNullException.ThrowIfNull(id);
         _validator.ValidateMetadata(metadata);
         if (!FilterValues.IsStorable(id))
@@ -200,6 +204,7 @@ public sealed partial class ChatCompletionStore
         ChatCompletionOrder order = ChatCompletionOrder.Ascending,
         CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.list_messages");
         ArgumentNullException.ThrowIfNull(id);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
@@ -240,6 +245,7 @@ public sealed partial class ChatCompletionStore
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was deleted.</exception>
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.delete");
         ArgumentNullException.ThrowIfNull(id);
         if (!FilterValues.IsStorable(id))
         {
@@ -271,6 +277,7 @@ public sealed partial class ChatCompletionStore
     public async Task<long> DeleteCreatedBeforeAsync(
         DateTimeOffset createdBefore, ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.delete_created_before");
         FilterValues.Validate(filter, nameof(filter));
         var batchSize = DeleteBatchSize;
         long deleted = 0;
@@ -308,6 +315,7 @@ public sealed partial class ChatCompletionStore
     public async Task<IReadOnlyList<ChatCompletionUsageTotals>> GetUsageAsync(
         ChatCompletionFilter? filter = null, ChatCompletionUsageGrouping? grouping = null, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.usage");
         FilterValues.Validate(filter, nameof(filter));
         await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -40,7 +40,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _options = options ?? new ChatCompletionStoreOptions();
         _validator = new CompletionValidator(_options);
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
-            StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource).Options);
+            StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource, _options).Options);
         _tenant = "";
     }
 
@@ -87,6 +87,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was written.</exception>
     public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.save");
         ArgumentNullException.ThrowIfNull(completion);
         _validator.Validate(completion);
         var hash = ContentHash.Compute(completion, _tenant);
@@ -150,6 +151,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
 
     private async Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken)
     {
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.get");
         await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -21,4 +21,21 @@ public sealed class ChatCompletionStoreOptions
         get;
         set => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The batch size must be positive.");
     } = 1000;
+
+    /// <summary>
+    /// How often a read or a single save that failed on a transient database error (a dropped connection, a failover,
+    /// a serialization failure) is tried again; 0 turns retrying off. Defaults to 6, EF Core's default.
+    /// </summary>
+    public int MaxRetryCount
+    {
+        get;
+        set => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The retry count cannot be negative.");
+    } = 6;
+
+    /// <summary>The longest wait between two tries (the waits grow exponentially up to it). Defaults to 30 seconds.</summary>
+    public TimeSpan MaxRetryDelay
+    {
+        get;
+        set => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The retry delay cannot be negative.");
+    } = TimeSpan.FromSeconds(30);
 }

@@ -129,6 +129,10 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
 
     private async Task FlushAsync(List<Pending> batch)
     {
+        // A flush serves many callers: a root span, not a child of whatever was current when the writer was created.
+        Activity.Current = null;
+        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.writer.flush");
+        activity?.SetTag("storage.batch.size", batch.Count);
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {

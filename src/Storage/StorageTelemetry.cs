@@ -1,17 +1,26 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Storage;
 
 /// <summary>
-/// The names under which the store publishes its metrics. Subscribe with OpenTelemetry's
-/// <c>AddMeter(StorageTelemetry.MeterName)</c> or any <see cref="MeterListener"/>.
+/// The names under which the store publishes its metrics and traces. Subscribe with OpenTelemetry's
+/// <c>AddMeter(StorageTelemetry.MeterName)</c> and <c>AddSource(StorageTelemetry.ActivitySourceName)</c>, or any
+/// <see cref="MeterListener"/> and <see cref="ActivityListener"/>. Spans are named <c>storage.save</c>, <c>storage.get</c>,
+/// <c>storage.list</c>, … (one per store operation) and <c>storage.writer.flush</c>; the SQL beneath them is traced by
+/// Npgsql's own <c>Npgsql</c> source.
 /// </summary>
 public static class StorageTelemetry
 {
     /// <summary>The meter's name: <c>Storage</c>.</summary>
     public const string MeterName = "Storage";
 
+    /// <summary>The activity source's name: <c>Storage</c>.</summary>
+    public const string ActivitySourceName = "Storage";
+
     private static readonly Meter Meter = new(MeterName);
+
+    internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
 
     internal static readonly Counter<long> Queued = Meter.CreateCounter<long>("storage.writer.queued", "{completion}", "Completions queued in a buffered writer.");
     internal static readonly Counter<long> Written = Meter.CreateCounter<long>("storage.writer.written", "{completion}", "Completions a buffered writer flushed (stored or already stored).");

@@ -108,6 +108,27 @@ public sealed class MessagesAndCallTests(ApiFixture api) : IClassFixture<ApiFixt
         Assert.Contains(call.TraceId!, traceparent, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_streamed_call_records_its_time_to_first_token_within_its_latency()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var run = TestCompletions.Unique();
+        api.Upstream.Completion = TestCompletions.Make($"chatcmpl-{run}", $"model-{run}");
+        await foreach (var update in api.Client().CompleteChatStreamingAsync(Conversation, new ChatCompletionOptions { StoredOutputEnabled = true }, token))
+        {
+            Assert.NotNull(update);
+        }
+
+        await using var store = new ChatCompletionStore(api.ConnectionString);
+        var call = (await store.GetAsync($"chatcmpl-{run}", token))!.Call;
+
+        Assert.NotNull(call);
+        Assert.NotNull(call.TimeToFirstToken);
+        Assert.NotNull(call.Latency);
+        Assert.InRange(call.TimeToFirstToken.Value, TimeSpan.Zero, call.Latency.Value);
+        Assert.True(call.Request!.Value.GetProperty("stream").GetBoolean());
+    }
+
     /// <summary>Sends the conversation through the proxy with <c>store: true</c>; returns the stored completion's id.</summary>
     private async Task<string> RecordAsync()
     {

@@ -81,7 +81,7 @@ public sealed class ProxyTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal([$"chatcmpl-{run}"], found);
     }
 
-    [Fact(Skip = "Until the library's ChatCompletionChunkAssembler lands on main")]
+    [Fact]
     public async Task A_stream_is_relayed_event_by_event_unchanged_and_the_assembled_completion_is_stored()
     {
         var token = TestContext.Current.CancellationToken;

@@ -8,11 +8,15 @@ internal static class StorageModel
 {
     public const string MigrationsAssembly = "Storage.Migrations";
 
-    public static DbContextOptionsBuilder<ChatCompletionDbContext> Configure(DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource) =>
-        builder
+    public static DbContextOptionsBuilder<ChatCompletionDbContext> Configure(
+        DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
+    {
+        options ??= new ChatCompletionStoreOptions();
+        return builder
             // Transient failures (a dropped connection, a failover, a serialization failure) are retried. A save whose
             // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
-            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).EnableRetryOnFailure())
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).EnableRetryOnFailure(options.MaxRetryCount, options.MaxRetryDelay, null))
             .UseSnakeCaseNamingConvention()
             .AddInterceptors(TenantSessionInterceptor.Instance);
+    }
 }

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Storage.AI.Tests;
+
+public sealed class HostingTests(MigratedDatabase database, PostgresFixture postgres) : IClassFixture<MigratedDatabase>
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_host_shuts_down_cleanly_with_completions_in_the_buffer_and_they_are_stored()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Storage"] = database.ConnectionString,
+            // Nothing is flushed before shutdown: the batch neither fills nor times out.
+            ["Storage:Writer:BatchSize"] = "10000",
+            ["Storage:Writer:FlushInterval"] = "01:00:00",
+        });
+        builder.Services.AddChatCompletionStore();
+        using var host = builder.Build();
+        await host.StartAsync(Token);
+        var writer = host.Services.GetRequiredService<ChatCompletionWriter>();
+        var ids = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            var completion = Completion($"buffered {i}");
+            ids.Add(completion.Id);
+            Assert.True(await writer.EnqueueAsync(completion, Token));
+        }
+
+        var beforeStop = await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)ids.ToArray());
+        await host.StopAsync(Token);
+
+        Assert.Equal((0L, 200L), (beforeStop, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)ids.ToArray())));
+    }
+
+    [Fact]
+    public void Options_bind_from_the_storage_section_and_the_delegate_has_the_last_word()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Storage"] = "Host=fallback",
+            ["Storage:Store:ValidateMetadata"] = "false",
+            ["Storage:Store:MaxContentLength"] = "1000",
+            ["Storage:Store:MaxRetryCount"] = "2",
+            ["Storage:Store:MaxRetryDelay"] = "00:00:05",
+            ["Storage:Writer:BatchSize"] = "7",
+            ["Storage:Writer:FullMode"] = "Drop",
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+
+        services.AddChatCompletionStore(options => options.Writer.Capacity = 99);
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+
+        Assert.Equal(
+            ("Host=fallback", false, 1000, 2, TimeSpan.FromSeconds(5), 7, ChatCompletionWriterFullMode.Drop, 99),
+            (options.ConnectionString, options.Store.ValidateMetadata, options.Store.MaxContentLength, options.Store.MaxRetryCount, options.Store.MaxRetryDelay,
+             options.Writer.BatchSize, options.Writer.FullMode, options.Writer.Capacity));
+    }
+
+    [Fact]
+    public async Task The_store_uses_the_data_source_registered_in_the_container()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+        var services = new ServiceCollection().AddSingleton(dataSource);
+        services.AddChatCompletionStore();
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<ChatCompletionStore>();
+        var completion = Completion("through the shared data source");
+
+        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(completion, Token));
+        Assert.Same(store, provider.GetRequiredService<ChatCompletionStore>());
+    }
+
+    [Fact]
+    public void A_store_without_a_database_says_how_to_give_it_one()
+    {
+        using var provider = new ServiceCollection().AddChatCompletionStore().BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<ChatCompletionStore>());
+
+        Assert.Contains("Storage:ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_health_check_is_healthy_on_a_migrated_database_and_not_otherwise()
+    {
+        var emptyName = $"storage_empty_{Guid.NewGuid():N}";
+        var empty = await postgres.Server.CreateDatabaseAsync(emptyName, Token);
+        try
+        {
+            Assert.Equal(
+                [HealthStatus.Healthy, HealthStatus.Unhealthy, HealthStatus.Degraded],
+                [await CheckAsync(database.ConnectionString), await CheckAsync(empty), await CheckAsync("Host=127.0.0.1;Port=1;Timeout=2", HealthStatus.Degraded)]);
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await postgres.Server.DropDatabaseAsync(emptyName, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Store_operations_and_writer_flushes_are_traced_on_the_storage_activity_source()
+    {
+        var spans = new List<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == StorageTelemetry.ActivitySourceName,
+            Sample = (ref _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (spans)
+                {
+                    spans.Add(activity.OperationName);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var store = database.CreateStore();
+
+        var completion = Completion("traced");
+        await store.SaveAsync(completion, Token);
+        await store.GetAsync(completion.Id, Token);
+        await using (var writer = Recording.Writer(store))
+        {
+            await writer.SaveAsync(Completion("traced through the writer"), Token);
+        }
+
+        lock (spans)
+        {
+            Assert.Contains("storage.save", spans);
+            Assert.Contains("storage.get", spans);
+            Assert.Contains("storage.writer.flush", spans);
+        }
+    }
+
+    private static async Task<HealthStatus> CheckAsync(string connectionString, HealthStatus? failureStatus = null)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddChatCompletionStore(options => options.ConnectionString = connectionString);
+        services.AddHealthChecks().AddChatCompletionStore(failureStatus: failureStatus);
+        await using var provider = services.BuildServiceProvider();
+        return (await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(Token)).Status;
+    }
+
+    private static ChatCompletion Completion(string content) => new()
+    {
+        Id = $"chatcmpl-{Guid.NewGuid():N}",
+        ObjectType = "chat.completion",
+        Created = DateTimeOffset.UtcNow,
+        Model = "gpt-4o",
+        Choices = [new ChatChoice { Index = 0, Message = new ChatCompletionMessage { Role = "assistant", Content = content }, FinishReason = "stop" }],
+    };
+}

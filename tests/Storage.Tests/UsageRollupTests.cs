@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+using Storage.Internal;
+
+namespace Storage.Tests;
+
+/// <summary>
+/// The per-day usage rollup that triggers keep: after saves, replays, bulk batches, metadata updates, deletes and
+/// retention in two tenants, it equals a GROUP BY of the rows, and usage totals read through it equal a full scan for
+/// every kind of range, including partial days and bounds at the edges of what .NET can hold.
+/// </summary>
+public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>, IAsyncLifetime
+{
+    private const string Tenant = "rollup-tenant";
+
+    // The rollup's rows with a completion, and the same sums computed from the rows, as text to compare whole.
+    private const string RollupRows = """
+        SELECT tenant, day, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens
+        FROM chat_completion_usage_daily WHERE completions <> 0
+        """;
+
+    private const string RecomputedRows = """
+        SELECT tenant, (created AT TIME ZONE 'UTC')::date, model, count(*), sum(coalesce(usage_prompt_tokens, 0)),
+            sum(coalesce(usage_completion_tokens, 0)), sum(coalesce(usage_total_tokens, 0)),
+            sum(CASE WHEN jsonb_typeof(usage_prompt_tokens_details -> 'cached_tokens') = 'number' THEN (usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END),
+            sum(CASE WHEN jsonb_typeof(usage_completion_tokens_details -> 'reasoning_tokens') = 'number' THEN (usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END)
+        FROM chat_completions GROUP BY 1, 2, 3
+        """;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        if (await database.ScalarAsync("SELECT count(*) FROM chat_completions") > 0)
+        {
+            return;
+        }
+
+        await using var store = database.CreateStore();
+        var seeded = QueryData.Build("chatcmpl-rollup", count: 160, seed: 11, hugeUsage: true).Select(s => s.Completion).ToList();
+        // Half one by one, half in bulk batches that repeat items and replay stored ones: replays must add nothing.
+        foreach (var completion in seeded.Take(80))
+        {
+            Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(completion, Token));
+        }
+
+        var bulk = seeded.Skip(80).Concat(seeded.Skip(70).Take(20)).Concat(seeded.Skip(100).Take(5)).Select(Copy).ToList();
+        await foreach (var result in store.SaveManyAsync(bulk, Token))
+        {
+            Assert.Null(result.Error);
+        }
+
+        await foreach (var result in store.ForTenant(Tenant).SaveManyAsync(seeded.Take(60).Select(Copy), Token))
+        {
+            Assert.Equal(SaveOutcome.Stored, result.Outcome);
+        }
+
+        // Updates that leave usage alone, deletes, retention, and a transaction that rolls back.
+        await store.UpdateMetadataAsync(seeded[3].Id, new Dictionary<string, string> { ["env"] = "changed" }, cancellationToken: Token);
+        Assert.True(await store.DeleteAsync(seeded[5].Id, Token));
+        Assert.True(await store.ForTenant(Tenant).DeleteAsync(seeded[6].Id, Token));
+        Assert.True(await store.DeleteCreatedBeforeAsync(QueryData.Instant(4), new ChatCompletionFilter { Model = QueryData.Models[1] }, Token) > 0);
+        await database.ExecuteAsync("BEGIN; DELETE FROM chat_completions WHERE model = 'gpt-4o'; ROLLBACK;");
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    [Fact]
+    public async Task The_rollup_equals_a_group_by_of_the_rows()
+    {
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({RollupRows}) EXCEPT ({RecomputedRows})) AS extra"));
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({RecomputedRows}) EXCEPT ({RollupRows})) AS missing"));
+        Assert.True(await database.ScalarAsync($"SELECT count(*) FROM ({RollupRows}) AS rows") > 8);
+    }
+
+    public static TheoryData<string> Ranges =>
+    [
+        "unbounded", "whole days", "partial days", "within one day", "one second", "from only", "to only",
+        "from after to", "last second of a day", "beyond the data", "edges of time", "sub-second bounds",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Ranges))]
+    public async Task Totals_through_the_rollup_equal_a_scan_for_every_range_and_grouping(string range)
+    {
+        var (from, to) = Range(range);
+        foreach (var tenant in new[] { "", Tenant })
+        {
+            foreach (var model in new string?[] { null, QueryData.Models[0], "no-such-model" })
+            {
+                var filter = new ChatCompletionFilter { CreatedFrom = from, CreatedTo = to, Model = model };
+                foreach (var (byModel, byDay) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                {
+                    var grouping = new ChatCompletionUsageGrouping { ByModel = byModel, ByDay = byDay };
+                    var scanned = await RunAsync(tenant, UsageQuery.BuildScan(tenant, filter, grouping));
+                    var rolled = await RunAsync(tenant, UsageQuery.BuildFromRollup(tenant, filter, grouping));
+                    Assert.Equal(scanned, rolled);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_store_reads_usage_without_metadata_through_the_rollup()
+    {
+        await using var store = database.CreateStore();
+        var filter = new ChatCompletionFilter { CreatedFrom = QueryData.Start, CreatedTo = QueryData.Instant(39) };
+
+        var totals = await store.GetUsageAsync(filter, new ChatCompletionUsageGrouping { ByModel = true }, Token);
+
+        Assert.Contains(UsageQuery.RollupTable, UsageQuery.Build("", filter, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain(UsageQuery.RollupTable, UsageQuery.Build("", new ChatCompletionFilter { Metadata = new Dictionary<string, string> { ["a"] = "b" } }, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
+        Assert.Equal(await RunAsync("", UsageQuery.BuildScan("", filter, new ChatCompletionUsageGrouping { ByModel = true })), totals);
+    }
+
+    private static (DateTimeOffset? From, DateTimeOffset? To) Range(string name)
+    {
+        var day = new DateTimeOffset(QueryData.Start.UtcDateTime.Date, TimeSpan.Zero);
+        return name switch
+        {
+            "unbounded" => (null, null),
+            "whole days" => (day.AddDays(1), day.AddDays(3).AddSeconds(-1)),
+            "partial days" => (QueryData.Instant(3), QueryData.Instant(30)),
+            "within one day" => (day.AddDays(1).AddHours(2), day.AddDays(1).AddHours(20)),
+            "one second" => (QueryData.Instant(7), QueryData.Instant(7)),
+            "from only" => (QueryData.Instant(9).AddSeconds(1), null),
+            "to only" => (null, QueryData.Instant(20)),
+            "from after to" => (QueryData.Instant(20), QueryData.Instant(10)),
+            "last second of a day" => (day.AddDays(1).AddSeconds(-1), day.AddDays(2).AddSeconds(-1)),
+            "beyond the data" => (day.AddYears(5), day.AddYears(6)),
+            "edges of time" => (DateTimeOffset.MinValue, DateTimeOffset.MaxValue),
+            "sub-second bounds" => (QueryData.Instant(2).AddTicks(-1), QueryData.Instant(25).AddTicks(9_999_999)),
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
+        };
+    }
+
+    private async Task<List<ChatCompletionUsageTotals>> RunAsync(string tenant, UsageQuery query)
+    {
+        await using var db = new ChatCompletionDbContext(StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), database.DataSource).Options) { Tenant = tenant };
+        return await db.Database.SqlQueryRaw<ChatCompletionUsageTotals>(query.Sql, query.Parameters).ToListAsync(Token);
+    }
+
+    private static ChatCompletion Copy(ChatCompletion completion) => ChatCompletionJson.Parse(ChatCompletionJson.Serialize(completion));
+}
