@@ -59,8 +59,9 @@ internal static partial class ApiApp
 
         using var resolverLog = new StringWriter();
         var connectionString = await ConnectionResolver.ResolveAsync(configuration, resolverLog, cancellationToken).ConfigureAwait(false);
-        // Registered through a factory so that the container owns the store and disposes it (and its data source) at shutdown.
-        builder.Services.AddSingleton(_ => new ChatCompletionStore(connectionString));
+        // The store's own options (the Storage section) still apply; the connection is the one resolved above.
+        builder.Services.AddChatCompletionStore(store => store.ConnectionString = connectionString);
+        builder.Services.AddHealthChecks().AddChatCompletionStore();
         builder.Services.AddSingleton(services => CreateKeyRing(options, services.GetRequiredService<ChatCompletionStore>()));
         builder.Services.AddSingleton<ChatCompletionProxy>();
         // Streams last as long as the model writes; the caller's hang-up cancels the upstream call instead.
@@ -115,6 +116,7 @@ internal static partial class ApiApp
         });
         app.UseMiddleware<ApiKeyAuthentication>();
         app.MapOpenApi();
+        app.MapHealthChecks("/health");
         StoredCompletionEndpoints.Map(app);
         ChatCompletionProxy.Map(app);
         ImportEndpoint.Map(app);

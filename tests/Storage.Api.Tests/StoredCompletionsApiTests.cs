@@ -182,6 +182,16 @@ public sealed class StoredCompletionsApiTests(ApiFixture api) : IClassFixture<Ap
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
     }
 
+    [Fact]
+    public async Task The_health_endpoint_reports_a_migrated_database_healthy_without_a_key()
+    {
+        using var http = api.Http(key: null);
+
+        var health = await http.GetStringAsync("/health", TestContext.Current.CancellationToken);
+
+        Assert.Equal("Healthy", health);
+    }
+
     private static async Task<List<string>> ListIdsAsync(ChatClient client, ChatCompletionCollectionOptions options)
     {
         var ids = new List<string>();
