@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Storage.Cli.Connection;
+using Microsoft.Extensions.Configuration;
+using Storage.Connection;
 
 namespace Storage.Cli;
 
@@ -16,11 +17,24 @@ internal sealed class CliContext(CliConsole console)
         Recursive = true,
     };
 
-    /// <summary>The connection string to use: --connection, else what <see cref="ConnectionResolver"/> finds.</summary>
-    public async Task<string> ResolveConnectionAsync(ParseResult parsed, CancellationToken cancellationToken) =>
-        parsed.GetValue(Connection) is { Length: > 0 } given
-            ? await ConnectionResolver.CheckAsync(given, "--connection", cancellationToken)
-            : await ConnectionResolver.ResolveAsync(Console.Error, cancellationToken);
+    /// <summary>
+    /// The connection string to use: --connection, else what <see cref="ConnectionResolver"/> finds in the environment
+    /// (ConnectionStrings__Storage) or an appsettings.json beside the tool.
+    /// </summary>
+    public async Task<string> ResolveConnectionAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        if (parsed.GetValue(Connection) is { Length: > 0 } given)
+        {
+            return await ConnectionResolver.CheckAsync(given, "--connection", cancellationToken);
+        }
+
+        var configuration = new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        return await ConnectionResolver.ResolveAsync(configuration, Console.Error, cancellationToken);
+    }
 
     public async Task<ChatCompletionStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
         new(await ResolveConnectionAsync(parsed, cancellationToken));

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
-using Storage.Cli.Connection;
+using Storage.Connection;
 
 namespace Storage.Cli.Tests;
 

@@ -26,7 +26,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task The_call_is_stored_beside_the_completion_and_read_back_whole(string path)
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion());
+        var completion = WithCall(Samples.Completion(model: $"model-{Guid.NewGuid():N}"));
         var call = completion.Call!;
 
         await SaveAsync(store, completion, path);
@@ -41,7 +41,8 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
         Assert.Null(JsonAssert.FirstDifferenceOf(Request, read.Call.Request!.Value.GetRawText()));
         // The call is not wire JSON.
         Assert.DoesNotContain("call", ChatCompletionJson.Serialize(read), StringComparison.Ordinal);
-        Assert.Equal(call.TraceId, (await store.ListAsync(cancellationToken: Token)).Items.Single(c => c.Id == completion.Id).Call?.TraceId);
+        var listed = await store.ListAsync(new ChatCompletionFilter { Model = completion.Model }, cancellationToken: Token);
+        Assert.Equal(call.TraceId, Assert.Single(listed.Items).Call?.TraceId);
     }
 
     [Fact]

@@ -19,8 +19,11 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
         await using var store = database.CreateStore();
         var acme = store.ForTenant("acme");
         var globex = store.ForTenant("globex");
-        var completion = Samples.Completion();
-        var other = Samples.Completion();
+        // A model of its own, so the other tests' completions in this database never count.
+        var model = $"model-{Guid.NewGuid():N}";
+        var only = new ChatCompletionFilter { Model = model };
+        var completion = Samples.Completion(model: model);
+        var other = Samples.Completion(model: model);
         Assert.Equal(SaveOutcome.Stored, await acme.SaveAsync(completion, Token));
         Assert.Equal(SaveOutcome.Stored, (await acme.SaveManyAsync([other], Token).SingleAsync(Token)).Outcome);
 
@@ -29,19 +32,19 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
             Assert.Null(await outsider.GetAsync(completion.Id, Token));
             Assert.Null(await outsider.GetWithVersionAsync(completion.Id, Token));
             Assert.Empty(await outsider.FindAsync(other.Id, Token));
-            Assert.Empty((await outsider.ListAsync(cancellationToken: Token)).Items);
-            Assert.Empty(await outsider.ExportAsync(cancellationToken: Token).ToListAsync(Token));
-            Assert.Equal(0, (await outsider.GetUsageAsync(cancellationToken: Token)).Single().Completions);
+            Assert.Empty((await outsider.ListAsync(only, cancellationToken: Token)).Items);
+            Assert.Empty(await outsider.ExportAsync(only, Token).ToListAsync(Token));
+            Assert.Equal(0, (await outsider.GetUsageAsync(only, cancellationToken: Token)).Single().Completions);
             await Assert.ThrowsAsync<ChatCompletionNotFoundException>(() => outsider.UpdateMetadataAsync(completion.Id, null, cancellationToken: Token));
             await Assert.ThrowsAsync<ChatCompletionNotFoundException>(() => outsider.ListMessagesAsync(completion.Id, cancellationToken: Token));
             await Assert.ThrowsAsync<ChatCompletionNotFoundException>(() => outsider.ListAsync(after: completion.Id, cancellationToken: Token));
             Assert.False(await outsider.DeleteAsync(completion.Id, Token));
-            Assert.Equal(0, await outsider.DeleteCreatedBeforeAsync(DateTimeOffset.MaxValue, cancellationToken: Token));
+            Assert.Equal(0, await outsider.DeleteCreatedBeforeAsync(DateTimeOffset.MaxValue, only, Token));
         }
 
-        Assert.Equal(2, (await acme.ListAsync(cancellationToken: Token)).Items.Count);
-        Assert.Equal(2, (await acme.GetUsageAsync(cancellationToken: Token)).Single().Completions);
-        Assert.Equal(2, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE tenant = 'acme'"));
+        Assert.Equal(2, (await acme.ListAsync(only, cancellationToken: Token)).Items.Count);
+        Assert.Equal(2, (await acme.GetUsageAsync(only, cancellationToken: Token)).Single().Completions);
+        Assert.Equal(2, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE tenant = 'acme' AND model = $1", model));
         Assert.Equal("acme", acme.Tenant);
         Assert.Null(store.Tenant);
     }

@@ -5,7 +5,7 @@ using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Npgsql;
 
-namespace Storage.Cli.Connection;
+namespace Storage.Connection;
 
 /// <summary>
 /// A PostgreSQL cluster for development that the tool creates once per user from the installed binaries, starts when it
@@ -14,7 +14,7 @@ namespace Storage.Cli.Connection;
 /// Unix file modes and, as root, on runuser.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
-internal sealed class DevCluster
+public sealed class DevCluster
 {
     /// <summary>The port tried first, away from the 5432 of a system or docker-compose server.</summary>
     public const int PreferredPort = 54329;
@@ -43,6 +43,7 @@ internal sealed class DevCluster
         _preferredPort = preferredPort;
     }
 
+    /// <summary>The cluster's data directory.</summary>
     public string DataDirectory { get; }
 
     /// <summary>The command that stops the server, as the user would type it.</summary>
@@ -61,24 +62,24 @@ internal sealed class DevCluster
     /// The current user's cluster, run from the installed binaries: in LocalApplicationData/storage/postgres, or, when this
     /// process is root, run as the <c>postgres</c> OS user and in /var/lib/storage/postgres if that user cannot reach the former.
     /// </summary>
-    /// <exception cref="CliException">No PostgreSQL binaries are installed, or root has no <c>postgres</c> user.</exception>
+    /// <exception cref="StorageConnectionException">No PostgreSQL binaries are installed, or root has no <c>postgres</c> user.</exception>
     public static async Task<DevCluster> ForCurrentUserAsync(CancellationToken cancellationToken)
     {
-        var binDirectory = await PostgresBinaries.FindBinDirectoryAsync(cancellationToken)
-            ?? throw new CliException(ConnectionResolver.NoServerMessage);
+        var binDirectory = await PostgresBinaries.FindBinDirectoryAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new StorageConnectionException(ConnectionResolver.NoServerMessage);
         string? osUser = null;
         if (Environment.IsPrivilegedProcess)
         {
             osUser = ServerOsUser;
-            if (!(await ProcessRunner.RunAsync("id", ["-u", osUser], cancellationToken)).Succeeded)
+            if (!(await ProcessRunner.RunAsync("id", ["-u", osUser], cancellationToken).ConfigureAwait(false)).Succeeded)
             {
-                throw new CliException(
+                throw new StorageConnectionException(
                     $"Running as root, the development PostgreSQL must run as the '{osUser}' OS user, which does not exist. "
                     + "Run as another user, or set ConnectionStrings__Storage.");
             }
         }
 
-        return new DevCluster(await ChooseDirectoryAsync(osUser, cancellationToken), binDirectory, osUser);
+        return new DevCluster(await ChooseDirectoryAsync(osUser, cancellationToken).ConfigureAwait(false), binDirectory, osUser);
     }
 
     /// <summary>
@@ -90,17 +91,17 @@ internal sealed class DevCluster
     {
         Directory.CreateDirectory(Path.GetDirectoryName(DataDirectory)!);
         // Two commands started together must not both run initdb or start a server.
-        await using var exclusive = await LockAsync(cancellationToken);
+        await using var exclusive = await LockAsync(cancellationToken).ConfigureAwait(false);
 
-        var password = await EnsureCreatedAsync(cancellationToken);
-        var running = await RunningPortAsync(cancellationToken);
-        var port = running ?? await StartAsync(cancellationToken);
-        await EnsureDatabaseAsync(ConnectionString(port, password, "postgres"), cancellationToken);
+        var password = await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var running = await RunningPortAsync(cancellationToken).ConfigureAwait(false);
+        var port = running ?? await StartAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureDatabaseAsync(ConnectionString(port, password, "postgres"), cancellationToken).ConfigureAwait(false);
 
         await log.WriteLineAsync(running is null
             ? $"storage: started a development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}; it keeps running for the next "
                 + $"command: stop it with {StopCommand}"
-            : $"storage: using the development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}");
+            : $"storage: using the development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}").ConfigureAwait(false);
         return ConnectionString(port, password, DatabaseName);
     }
 
@@ -110,7 +111,7 @@ internal sealed class DevCluster
         var preferred = string.IsNullOrEmpty(localData) ? null : Path.Combine(localData, "storage", "postgres");
         if (osUser is null)
         {
-            return preferred ?? throw new CliException(
+            return preferred ?? throw new StorageConnectionException(
                 "No local application data folder (HOME is not set) to keep a development PostgreSQL in; set HOME or ConnectionStrings__Storage.");
         }
 
@@ -125,7 +126,7 @@ internal sealed class DevCluster
             }
 
             if (existing is not null
-                && (await ProcessRunner.RunAsync("runuser", ["-u", osUser, "--", "test", "-x", existing], cancellationToken)).Succeeded)
+                && (await ProcessRunner.RunAsync("runuser", ["-u", osUser, "--", "test", "-x", existing], cancellationToken).ConfigureAwait(false)).Succeeded)
             {
                 return preferred;
             }
@@ -146,7 +147,7 @@ internal sealed class DevCluster
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -157,28 +158,28 @@ internal sealed class DevCluster
         // The password file is written last, so its presence means the cluster was set up completely.
         if (File.Exists(PasswordFile))
         {
-            return (await File.ReadAllTextAsync(PasswordFile, cancellationToken)).Trim();
+            return (await File.ReadAllTextAsync(PasswordFile, cancellationToken).ConfigureAwait(false)).Trim();
         }
 
         if (Directory.Exists(DataDirectory) && Directory.EnumerateFileSystemEntries(DataDirectory).Any())
         {
-            throw new CliException($"{DataDirectory} holds no complete development PostgreSQL (was its setup interrupted?); remove it and try again.");
+            throw new StorageConnectionException($"{DataDirectory} holds no complete development PostgreSQL (was its setup interrupted?); remove it and try again.");
         }
 
         Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        await ChownAsync(DataDirectory, cancellationToken);
+        await ChownAsync(DataDirectory, cancellationToken).ConfigureAwait(false);
         var password = RandomNumberGenerator.GetHexString(32, lowercase: true);
         // initdb wants an empty directory, so the password reaches it through a private temporary file.
         var passwordFile = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
-            await ChownAsync(passwordFile, cancellationToken);
+            await File.WriteAllTextAsync(passwordFile, password, cancellationToken).ConfigureAwait(false);
+            await ChownAsync(passwordFile, cancellationToken).ConfigureAwait(false);
             string[] initdb = ["-D", DataDirectory, "-U", Superuser, "--auth=scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8"];
             // C.UTF-8 is missing from some older C libraries; a failed initdb empties the directory again.
-            if (!(await TryRunToolAsync("initdb", [.. initdb, "--locale=C.UTF-8"], cancellationToken)).Succeeded)
+            if (!(await TryRunToolAsync("initdb", [.. initdb, "--locale=C.UTF-8"], cancellationToken).ConfigureAwait(false)).Succeeded)
             {
-                await RunToolAsync("initdb", [.. initdb, "--locale=C"], cancellationToken);
+                await RunToolAsync("initdb", [.. initdb, "--locale=C"], cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -190,40 +191,40 @@ internal sealed class DevCluster
         await File.AppendAllTextAsync(
             Path.Combine(DataDirectory, "postgresql.conf"),
             "\n# Set by the storage tool.\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n",
-            cancellationToken);
-        await WritePrivateFileAsync(PasswordFile, password, cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        await WritePrivateFileAsync(PasswordFile, password, cancellationToken).ConfigureAwait(false);
         return password;
     }
 
     /// <summary>The port of the running server, or <c>null</c> when it is down.</summary>
     private async Task<int?> RunningPortAsync(CancellationToken cancellationToken)
     {
-        if (!(await TryRunToolAsync("pg_ctl", ["status", "-D", DataDirectory], cancellationToken)).Succeeded)
+        if (!(await TryRunToolAsync("pg_ctl", ["status", "-D", DataDirectory], cancellationToken).ConfigureAwait(false)).Succeeded)
         {
             return null;
         }
 
         // The fourth line of postmaster.pid is the port the server listens on, whoever started it.
-        var lines = await File.ReadAllLinesAsync(PidFile, cancellationToken);
+        var lines = await File.ReadAllLinesAsync(PidFile, cancellationToken).ConfigureAwait(false);
         return int.Parse(lines[3], CultureInfo.InvariantCulture);
     }
 
     private async Task<int> StartAsync(CancellationToken cancellationToken)
     {
-        var port = await ChoosePortAsync(cancellationToken);
-        await WritePrivateFileAsync(PortFile, port.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        var port = await ChoosePortAsync(cancellationToken).ConfigureAwait(false);
+        await WritePrivateFileAsync(PortFile, port.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         // -l also keeps the server off our output pipes, which would otherwise never reach end of file.
         var started = await TryRunToolAsync(
-            "pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", $"-p {port}"], cancellationToken);
+            "pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", $"-p {port}"], cancellationToken).ConfigureAwait(false);
         return started.Succeeded
             ? port
-            : throw new CliException($"The development PostgreSQL in {DataDirectory} did not start ({started.Output.ReplaceLineEndings(" ")}); see {LogFile}.");
+            : throw new StorageConnectionException($"The development PostgreSQL in {DataDirectory} did not start ({started.Output.ReplaceLineEndings(" ")}); see {LogFile}.");
     }
 
     private async Task<int> ChoosePortAsync(CancellationToken cancellationToken)
     {
         if (File.Exists(PortFile)
-            && int.TryParse(await File.ReadAllTextAsync(PortFile, cancellationToken), CultureInfo.InvariantCulture, out var remembered)
+            && int.TryParse(await File.ReadAllTextAsync(PortFile, cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture, out var remembered)
             && IsFree(remembered))
         {
             return remembered;
@@ -257,15 +258,15 @@ internal sealed class DevCluster
     {
         // Unpooled: an idle admin connection would outlive a restart of the server as a broken one.
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(adminConnectionString) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection)
         {
             Parameters = { new NpgsqlParameter { Value = DatabaseName } },
         };
-        if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+        if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
         {
             await using var create = new NpgsqlCommand($"CREATE DATABASE {DatabaseName}", connection);
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -288,7 +289,7 @@ internal sealed class DevCluster
         };
         await using var stream = new FileStream(path, options);
         await using var writer = new StreamWriter(stream);
-        await writer.WriteAsync(contents.AsMemory(), cancellationToken);
+        await writer.WriteAsync(contents.AsMemory(), cancellationToken).ConfigureAwait(false);
     }
 
     private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"'{path}'" : path;
@@ -297,20 +298,20 @@ internal sealed class DevCluster
     {
         if (_osUser is not null)
         {
-            var result = await ProcessRunner.RunAsync("chown", [$"{_osUser}:", path], cancellationToken);
+            var result = await ProcessRunner.RunAsync("chown", [$"{_osUser}:", path], cancellationToken).ConfigureAwait(false);
             if (!result.Succeeded)
             {
-                throw new CliException($"Could not hand {path} to the '{_osUser}' OS user: {result.Output}");
+                throw new StorageConnectionException($"Could not hand {path} to the '{_osUser}' OS user: {result.Output}");
             }
         }
     }
 
     private async Task RunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
     {
-        var result = await TryRunToolAsync(tool, arguments, cancellationToken);
+        var result = await TryRunToolAsync(tool, arguments, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            throw new CliException($"{tool} failed for the development PostgreSQL in {DataDirectory}: {result.Output.ReplaceLineEndings(" ")}");
+            throw new StorageConnectionException($"{tool} failed for the development PostgreSQL in {DataDirectory}: {result.Output.ReplaceLineEndings(" ")}");
         }
     }
 

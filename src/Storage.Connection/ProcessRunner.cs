@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Storage.Cli.Connection;
+namespace Storage.Connection;
 
 /// <summary>What a finished process did.</summary>
 internal sealed record ProcessResult(string CommandLine, int ExitCode, string Output)
@@ -22,14 +22,14 @@ internal static class ProcessRunner
             WorkingDirectory = "/",
         };
         var commandLine = string.Join(' ', [fileName, .. startInfo.ArgumentList]);
-        using var process = Process.Start(startInfo) ?? throw new CliException($"Could not start {commandLine}.");
+        using var process = Process.Start(startInfo) ?? throw new StorageConnectionException($"Could not start {commandLine}.");
         // Nothing run here reads input; an open stdin could only make a tool wait for a prompt.
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
-            await process.WaitForExitAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -37,6 +37,6 @@ internal static class ProcessRunner
             throw;
         }
 
-        return new ProcessResult(commandLine, process.ExitCode, (await output + await error).Trim());
+        return new ProcessResult(commandLine, process.ExitCode, (await output.ConfigureAwait(false) + await error.ConfigureAwait(false)).Trim());
     }
 }

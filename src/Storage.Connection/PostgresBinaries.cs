@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Storage.Cli.Connection;
+namespace Storage.Connection;
 
 /// <summary>Locates the installed PostgreSQL server programs (initdb, pg_ctl, postgres).</summary>
-internal static class PostgresBinaries
+public static class PostgresBinaries
 {
     private const string DebianRoot = "/usr/lib/postgresql";
 
@@ -13,7 +13,7 @@ internal static class PostgresBinaries
         // pg_config may come with the client libraries alone, so its answer counts only if the server is there.
         if (FindOnPath("pg_config") is { } pgConfig)
         {
-            var result = await ProcessRunner.RunAsync(pgConfig, ["--bindir"], cancellationToken);
+            var result = await ProcessRunner.RunAsync(pgConfig, ["--bindir"], cancellationToken).ConfigureAwait(false);
             if (result.Succeeded && HasServer(result.Output))
             {
                 return result.Output;

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Storage.Api.Authentication;
+using Storage.Api.Configuration;
+using Storage.Api.Errors;
+
+namespace Storage.Api.Proxy;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c> as a recording proxy: forwards the request body unchanged to the configured upstream
+/// (with the upstream's key, never the caller's), relays the upstream's status, content type and body unchanged (a stream
+/// event by event as it arrives), and stores the completion with its request when the request says <c>"store": true</c>
+/// or <c>Api:Upstream:StoreAll</c> is on. Storing happens after the body has been relayed and before the response ends,
+/// so a caller that has read the response can read the stored completion; a failure to store is logged and counted,
+/// never shown to the caller.
+/// </summary>
+internal sealed partial class ChatCompletionProxy(
+    IHttpClientFactory clients, IOptions<ApiOptions> options, IHostApplicationLifetime lifetime, ILogger<ChatCompletionProxy> logger)
+{
+    public const string HttpClientName = "upstream";
+
+    private const int RelayBufferSize = 16 * 1024;
+
+    public static void Map(IEndpointRouteBuilder routes) =>
+        routes.MapPost("/v1/chat/completions", (HttpContext context, Caller caller, ChatCompletionProxy proxy) => proxy.ForwardAsync(context, caller))
+            .WithTags("Recording proxy")
+            .WithName("CreateChatCompletion")
+            .WithSummary("Forwards a chat-completions request to the configured upstream, relays its answer unchanged (server-sent events for \"stream\": true), and stores the completion when the request says \"store\": true.")
+            .Accepts<JsonElement>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+
+    public async Task ForwardAsync(HttpContext context, Caller caller)
+    {
+        var upstream = options.Value.Upstream;
+        if (upstream.BaseUrl is null)
+        {
+            throw new ApiErrorException(StatusCodes.Status501NotImplemented,
+                "This server has no upstream to forward chat completions to (set Api:Upstream:BaseUrl).", code: "upstream_not_configured");
+        }
+
+        var aborted = context.RequestAborted;
+        var body = await ReadBodyAsync(context.Request, aborted);
+        using var request = JsonDocument.Parse(body);
+        if (request.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiErrorException.BadRequest("The request body must be a JSON object.");
+        }
+
+        var streamed = IsTrue(request.RootElement, "stream");
+        var store = upstream.StoreAll || IsTrue(request.RootElement, "store");
+        // Every recorded call gets a trace id, also when nothing listens for ASP.NET Core's activities; HttpClient
+        // passes it on to the upstream as traceparent, which joins the stored call to the upstream's logs.
+        using var ownActivity = Activity.Current is null ? new Activity("Storage.Api.Proxy").Start() : null;
+        var activity = Activity.Current;
+        var call = new ChatCompletionCall { StartedAt = DateTimeOffset.UtcNow, Request = request.RootElement.Clone() };
+        var clock = Stopwatch.StartNew();
+
+        using var forward = new HttpRequestMessage(HttpMethod.Post, new Uri(WithTrailingSlash(upstream.BaseUrl), "chat/completions"))
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        if (upstream.ApiKey is { Length: > 0 } key)
+        {
+            forward.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await clients.CreateClient(HttpClientName).SendAsync(forward, HttpCompletionOption.ResponseHeadersRead, aborted);
+        }
+        catch (HttpRequestException e)
+        {
+            LogUpstreamUnreachable(logger, e, upstream.BaseUrl);
+            throw new ApiErrorException(StatusCodes.Status502BadGateway, "The upstream could not be reached.", code: "upstream_unreachable", type: ApiErrors.ServerError);
+        }
+
+        using (answer)
+        {
+            var response = context.Response;
+            response.StatusCode = (int)answer.StatusCode;
+            if (answer.Content.Headers.ContentType is { } contentType)
+            {
+                response.ContentType = contentType.ToString();
+            }
+
+            await using var content = await answer.Content.ReadAsStreamAsync(aborted);
+            var succeeded = answer.IsSuccessStatusCode;
+            if (streamed && succeeded && answer.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                var assembly = await RelayStreamAsync(content, context, clock, aborted);
+                call.Latency = clock.Elapsed;
+                call.TimeToFirstToken = assembly.TimeToFirstToken;
+                if (store)
+                {
+                    await StoreAsync(caller.Store, () => assembly.Assembler.ToCompletion(), call, request.RootElement, activity);
+                }
+
+                return;
+            }
+
+            using var buffered = new MemoryStream();
+            await content.CopyToAsync(buffered, aborted);
+            call.Latency = clock.Elapsed;
+            buffered.Position = 0;
+            await buffered.CopyToAsync(response.Body, aborted);
+            await response.Body.FlushAsync(aborted);
+            if (store && succeeded)
+            {
+                await StoreAsync(caller.Store, () => ChatCompletionJson.Parse(buffered.GetBuffer().AsSpan(0, (int)buffered.Length)), call, request.RootElement, activity);
+            }
+        }
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken);
+        return body.ToArray();
+    }
+
+    private static bool IsTrue(JsonElement request, string name) =>
+        request.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+
+    private static Uri WithTrailingSlash(Uri baseUrl) =>
+        baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
+
+    /// <summary>Relays the event stream as it arrives, flushing each piece, while the chunks are assembled into a completion.</summary>
+    private async Task<StreamAssembly> RelayStreamAsync(Stream content, HttpContext context, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var response = context.Response;
+        var events = new ServerSentEventReader();
+        var assembly = new StreamAssembly();
+        var buffer = new byte[RelayBufferSize];
+        int read;
+        while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+            foreach (var data in events.Feed(buffer.AsSpan(0, read)))
+            {
+                assembly.Add(data, clock, logger);
+            }
+        }
+
+        return assembly;
+    }
+
+    private async Task StoreAsync(ChatCompletionStore store, Func<ChatCompletion> build, ChatCompletionCall call, JsonElement request, Activity? activity)
+    {
+        try
+        {
+            var completion = build();
+            if (completion.Metadata is null && request.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
+            {
+                completion.Metadata = metadata.EnumerateObject()
+                    .Where(pair => pair.Value.ValueKind == JsonValueKind.String)
+                    .ToDictionary(pair => pair.Name, pair => pair.Value.GetString()!, StringComparer.Ordinal);
+            }
+
+            call.TraceId = activity?.TraceId.ToHexString();
+            call.SpanId = activity?.SpanId.ToHexString();
+            completion.Call = call;
+            // Not the request's token: a caller that hangs up once it has the whole answer still gets it recorded.
+            await store.SaveAsync(completion, lifetime.ApplicationStopping);
+            ApiTelemetry.ProxyStored.Add(1);
+        }
+        catch (Exception e) when (e is ChatCompletionStoreException or InvalidOperationException or ArgumentException or OperationCanceledException)
+        {
+            ApiTelemetry.ProxyStoreFailed.Add(1);
+            LogStoreFailed(logger, e, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The upstream at {BaseUrl} could not be reached.")]
+    private static partial void LogUpstreamUnreachable(ILogger logger, Exception exception, Uri baseUrl);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A proxied completion was relayed but not stored: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception, string reason);
+
+    /// <summary>The chunks of one stream, assembled as they are relayed.</summary>
+    private sealed class StreamAssembly
+    {
+        public ChatCompletionChunkAssembler Assembler { get; } = new();
+
+        public TimeSpan? TimeToFirstToken { get; private set; }
+
+        public void Add(string data, Stopwatch clock, ILogger logger)
+        {
+            if (data == "[DONE]")
+            {
+                return;
+            }
+
+            // A bad event is the upstream's problem: it is still relayed, and ToCompletion will tell what is missing.
+            try
+            {
+                using var chunk = JsonDocument.Parse(data);
+                TimeToFirstToken ??= HasContent(chunk.RootElement) ? clock.Elapsed : null;
+                Assembler.Add(chunk.RootElement.Clone());
+            }
+            catch (Exception e) when (e is JsonException or ChatCompletionStoreException or InvalidOperationException or ArgumentException)
+            {
+                LogBadChunk(logger, e);
+            }
+        }
+
+        /// <summary>Whether a chunk carries content: a delta member other than the role that is neither null nor empty.</summary>
+        private static bool HasContent(JsonElement chunk) =>
+            chunk.ValueKind == JsonValueKind.Object
+            && chunk.TryGetProperty("choices", out var choices)
+            && choices.ValueKind == JsonValueKind.Array
+            && choices.EnumerateArray().Any(choice =>
+                choice.ValueKind == JsonValueKind.Object
+                && choice.TryGetProperty("delta", out var delta)
+                && delta.ValueKind == JsonValueKind.Object
+                && delta.EnumerateObject().Any(member => member.Name != "role"
+                    && member.Value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+                    && !(member.Value.ValueKind == JsonValueKind.String && member.Value.GetString()!.Length == 0)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The upstream sent an event that is not a well-formed chunk; it was relayed but is left out of the stored completion.")]
+    private static partial void LogBadChunk(ILogger logger, Exception exception);
+}
