@@ -6,9 +6,15 @@ namespace Storage;
 
 public sealed partial class ChatCompletionStore
 {
+    private const int StagedBatchesAfterConflict = 8;
+
+    private int _stagedBatchesLeft;
+    private volatile bool _directCopyUnsupported;
+
     /// <summary>
-    /// Stores a stream of completions at bulk speed (binary COPY into a staging table, then one
-    /// <c>INSERT … ON CONFLICT DO NOTHING</c> per batch), in constant memory. Yields one result per input
+    /// Stores a stream of completions at bulk speed, in constant memory: each batch is one transaction, a binary COPY
+    /// straight into the tables when none of it is stored yet, or else (a replay in the batch, or a role under
+    /// row-level security) a binary COPY into a staging table and one <c>INSERT … ON CONFLICT DO NOTHING</c>. Yields one result per input
     /// item, in input order, once its batch has committed: a yielded <see cref="SaveOutcome.Stored"/> is durable.
     /// Invalid items are rejected on their own and never sink the rest of their batch; replays, within the
     /// input or of stored completions, are reported as <see cref="SaveOutcome.AlreadyStored"/>.
@@ -131,7 +137,19 @@ public sealed partial class ChatCompletionStore
         {
             try
             {
-                var written = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, cancellationToken).ConfigureAwait(false);
+                // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
+                // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
+                var tryDirect = !_directCopyUnsupported && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
+                var (written, direct) = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, tryDirect, cancellationToken).ConfigureAwait(false);
+                if (direct == BulkCopy.Direct.Conflict)
+                {
+                    Volatile.Write(ref _stagedBatchesLeft, StagedBatchesAfterConflict);
+                }
+                else if (direct == BulkCopy.Direct.Unsupported)
+                {
+                    _directCopyUnsupported = true;
+                }
+
                 foreach (var item in firsts.Values)
                 {
                     outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch

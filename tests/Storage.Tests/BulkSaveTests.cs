@@ -41,6 +41,43 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
+    public async Task Replays_scattered_over_many_batches_are_already_stored_whether_a_batch_copies_straight_or_stages()
+    {
+        // Batches of 3: a batch with a replay rolls its straight COPY back and stages, the next few stage, then
+        // straight COPY resumes; every outcome must be the same as with staging throughout.
+        await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 3 });
+        var earlier = Enumerable.Range(0, 5).Select(i => Samples.Completion(content: $"stored before {i}")).ToList();
+        foreach (var completion in earlier)
+        {
+            await store.SaveAsync(completion, Token);
+        }
+
+        var input = new List<ChatCompletion>();
+        var expected = new List<SaveOutcome?>();
+        var fresh = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            var completion = Samples.Completion(content: $"fresh {i}");
+            input.Add(completion);
+            fresh.Add(completion.Id);
+            expected.Add(SaveOutcome.Stored);
+            if (i % 12 == 5)
+            {
+                input.Add(ChatCompletionJson.Parse(ChatCompletionJson.Serialize(earlier[i / 12])));
+                expected.Add(SaveOutcome.AlreadyStored);
+            }
+        }
+
+        var results = await store.SaveManyAsync(input, Token).ToListAsync(Token);
+
+        Assert.Equal(expected, results.Select(r => r.Outcome));
+        Assert.Equal(60, await database.ScalarAsync("SELECT count(DISTINCT id) FROM chat_completions WHERE id = ANY($1)", (object)fresh.ToArray()));
+        Assert.Equal(65, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = ANY($1)", (object)fresh.Concat(earlier.Select(c => c.Id)).ToArray()));
+        Assert.Equal(65, await database.ScalarAsync(
+            "SELECT count(*) FROM chat_completion_choices h JOIN chat_completions c USING (completion_key, created) WHERE c.id = ANY($1)", (object)fresh.Concat(earlier.Select(c => c.Id)).ToArray()));
+    }
+
+    [Fact]
     public async Task Bulk_saved_fixtures_read_back_as_equal_json()
     {
         var files = Fixtures.SharedCompletionFiles.Concat(Fixtures.SampleFiles).ToList();

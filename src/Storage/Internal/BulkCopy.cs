@@ -4,8 +4,10 @@ using NpgsqlTypes;
 namespace Storage.Internal;
 
 /// <summary>
-/// Writes one batch of validated completions: binary COPY into session-local staging tables, then one
-/// statement that inserts the new completions and the choices of exactly those, in one transaction.
+/// Writes one batch of validated completions in one transaction. Optimistically, binary COPY straight into the
+/// tables, which is as fast as PostgreSQL ingests; if the batch meets a stored key (a replay or a collision) that
+/// attempt is rolled back to a savepoint and the batch takes the staged path: binary COPY into session-local
+/// staging tables, then one statement that inserts the new completions and the choices of exactly those.
 /// The columns mirror the EF model (a test compares them); the staging tables have no constraints, so
 /// COPY runs at full speed and all checking happens in the single INSERT.
 /// </summary>
@@ -25,6 +27,19 @@ internal static class BulkCopy
         Inserted,
         SameContent,
         Collision,
+    }
+
+    /// <summary>What became of the attempt to COPY straight into the tables.</summary>
+    public enum Direct
+    {
+        NotTried,
+        Copied,
+
+        /// <summary>A stored key was met: the batch holds a replay (or a collision).</summary>
+        Conflict,
+
+        /// <summary>Row-level security applies to this role, and PostgreSQL does not support COPY FROM then.</summary>
+        Unsupported,
     }
 
     internal static readonly Column<IRow>[] CompletionColumns =
@@ -76,17 +91,21 @@ internal static class BulkCopy
 
     private const string CompletionStage = "storage_stage_completions";
     private const string ChoiceStage = "storage_stage_choices";
+    private const string DirectSavepoint = "storage_direct";
 
     private static readonly string CompletionList = string.Join(", ", CompletionColumns.Select(c => c.Name));
     private static readonly string ChoiceList = string.Join(", ", ChoiceColumns.Select(c => c.Name));
 
+    // The tenant is set for the transaction only, so row-level security sees it and a pooled connection never carries
+    // it to its next user.
+    private const string SetTenant = "SELECT set_config('storage.tenant', @tenant, true);";
+
     // The stages copy the tables' columns with their compression (lz4 where the server has it), so contents are
     // compressed once, on COPY, and the INSERT moves them as they are. ON COMMIT DELETE ROWS empties the stages at every
-    // commit; IF NOT EXISTS reuses them while a connection keeps its session. The tenant is set for the transaction
-    // only, so row-level security sees it and a pooled connection never carries it to its next user.
-    private static readonly string Prepare =
-        "SELECT set_config('storage.tenant', @tenant, true);"
-        + $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} (LIKE {ChatCompletionConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;"
+    // commit of a transaction that touched them; IF NOT EXISTS reuses them while a connection keeps its session. A
+    // straight COPY never touches them, so its commit has no stages to empty.
+    private static readonly string CreateStages =
+        $"CREATE TEMP TABLE IF NOT EXISTS {CompletionStage} (LIKE {ChatCompletionConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;"
         + $"CREATE TEMP TABLE IF NOT EXISTS {ChoiceStage} (LIKE {ChatChoiceConfiguration.TableName} INCLUDING DEFAULTS INCLUDING COMPRESSION) ON COMMIT DELETE ROWS;";
 
     // The outer SELECT does not see the rows its CTE inserts, so a joined chat_completions row is one that
@@ -107,15 +126,30 @@ internal static class BulkCopy
         LEFT JOIN {ChatCompletionConfiguration.TableName} c USING (completion_key, created)
         """;
 
-    public static async Task<Dictionary<(long Key, DateTimeOffset Created), Written>> WriteAsync(
-        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, CancellationToken cancellationToken)
+    public static async Task<(Dictionary<(long Key, DateTimeOffset Created), Written> Written, Direct Direct)> WriteAsync(
+        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, bool tryDirect, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var prepare = new NpgsqlCommand(Prepare, connection, transaction))
+        // One round trip before the first COPY: the tenant, and the savepoint or the stages.
+        await using (var prepare = new NpgsqlCommand(SetTenant + (tryDirect ? $"SAVEPOINT {DirectSavepoint};" : CreateStages), connection, transaction))
         {
             prepare.Parameters.Add(new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant });
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var direct = Direct.NotTried;
+        if (tryDirect)
+        {
+            direct = await TryCopyDirectAsync(connection, transaction, rows, tenant, cancellationToken).ConfigureAwait(false);
+            if (direct == Direct.Copied)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return (rows.ToDictionary(r => (r.Key, r.Completion.Created), _ => Written.Inserted), direct);
+            }
+
+            await using var create = new NpgsqlCommand(CreateStages, connection, transaction);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await CopyAsync(connection, CompletionStage, CompletionColumns, rows, cancellationToken).ConfigureAwait(false);
@@ -156,16 +190,23 @@ internal static class BulkCopy
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return written;
+        return (written, direct);
     }
 
-    internal static async Task CopyAsync<T>(NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken)
+    internal static async Task CopyAsync<T>(
+        NpgsqlConnection connection, string table, Column<T>[] columns, IEnumerable<T> rows, CancellationToken cancellationToken, string? tenant = null)
     {
+        var names = string.Join(", ", columns.Select(c => c.Name));
         await using var importer = await connection.BeginBinaryImportAsync(
-            $"COPY {table} ({string.Join(", ", columns.Select(c => c.Name))}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            $"COPY {table} ({(tenant is null ? names : "tenant, " + names)}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)
         {
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            if (tenant is not null)
+            {
+                await importer.WriteAsync(tenant, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var column in columns)
             {
                 if (column.Value(row) is { } value)
@@ -180,6 +221,26 @@ internal static class BulkCopy
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // The rows go in key order, as the staged INSERT sorts them, so two writers meeting on the same keys wait for each
+    // other instead of deadlocking. A unique violation is a stored key: the savepoint (taken by the caller) undoes the partial COPY.
+    private static async Task<Direct> TryCopyDirectAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<IRow> rows, string tenant, CancellationToken cancellationToken)
+    {
+        var ordered = rows.OrderBy(r => r.Key).ThenBy(r => r.Completion.Created).ToList();
+        try
+        {
+            await CopyAsync(connection, ChatCompletionConfiguration.TableName, CompletionColumns, ordered, cancellationToken, tenant).ConfigureAwait(false);
+            await CopyAsync(connection, ChatChoiceConfiguration.TableName, ChoiceColumns, ordered.SelectMany(r => r.Completion.Choices.Select(c => (r, c))), cancellationToken, tenant)
+                .ConfigureAwait(false);
+            return Direct.Copied;
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.FeatureNotSupported)
+        {
+            await transaction.RollbackAsync(DirectSavepoint, cancellationToken).ConfigureAwait(false);
+            return e.SqlState == PostgresErrorCodes.FeatureNotSupported ? Direct.Unsupported : Direct.Conflict;
+        }
     }
 
     private static string? Json<T>(T? value)

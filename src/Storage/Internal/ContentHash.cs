@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,6 +10,11 @@ namespace Storage.Internal;
 /// completions that are semantically equal JSON hash alike, whatever their key order or number spelling
 /// (jsonb reorders keys and respells numbers, so an export re-imported is recognised as a replay).
 /// </summary>
+/// <remarks>
+/// Stored keys depend on these exact bytes: the canonical text is what <c>System.Text.Json</c>'s default
+/// writer makes of the members sorted by UTF-16 ordinal (stable), strings re-escaped by its default encoder,
+/// numbers as <c>[-]d.ddd e[-]x</c> without redundant zeros. A test holds it to the first implementation.
+/// </remarks>
 internal static class ContentHash
 {
     public const int Length = 32;
@@ -22,89 +26,30 @@ internal static class ContentHash
     /// </summary>
     public static byte[] Compute(ChatCompletion completion, string tenant)
     {
-        using var document = JsonSerializer.SerializeToDocument(completion, WireJson.Options);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using var scratch = CanonicalJson.Rent();
+        byte[] hash;
+        try
         {
-            WriteCanonical(writer, document.RootElement);
+            scratch.Serialize(completion);
+            hash = tenant.Length == 0 ? SHA256.HashData(scratch.Canonicalize()) : TenantHash(tenant, scratch.Canonicalize());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or (ArgumentException and not ArgumentNullException))
+        {
+            throw CompletionValidator.Unwritable(completion, e);
         }
 
-        if (tenant.Length == 0)
-        {
-            return SHA256.HashData(buffer.WrittenSpan);
-        }
+        return scratch.HasUnstorableJson ? throw CompletionValidator.Unwritable(completion, null) : hash;
+    }
 
+    private static byte[] TenantHash(string tenant, ReadOnlySpan<byte> canonical)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes(tenant));
         hash.AppendData([0]);
-        hash.AppendData(buffer.WrittenSpan);
+        hash.AppendData(canonical);
         return hash.GetHashAndReset();
     }
 
     /// <summary>The surrogate key: the hash's first 8 bytes, so a replay maps to the same primary key.</summary>
     public static long ToKey(ReadOnlySpan<byte> hash) => BinaryPrimitives.ReadInt64BigEndian(hash);
-
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                writer.WriteStartObject();
-                foreach (var member in element.EnumerateObject().OrderBy(m => m.Name, StringComparer.Ordinal))
-                {
-                    writer.WritePropertyName(member.Name);
-                    WriteCanonical(writer, member.Value);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case JsonValueKind.Array:
-                writer.WriteStartArray();
-                foreach (var item in element.EnumerateArray())
-                {
-                    WriteCanonical(writer, item);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case JsonValueKind.String:
-                writer.WriteStringValue(element.GetString());
-                break;
-            case JsonValueKind.Number:
-                writer.WriteRawValue(CanonicalNumber(element.GetRawText()), skipInputValidation: true);
-                break;
-            default:
-                element.WriteTo(writer);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// Writes a JSON number as <c>[-]d.ddd e[-]x</c> with no redundant zeros, exactly, at any size: the same
-    /// value spelled <c>1.50</c>, <c>15e-1</c> or <c>1.5E+0</c> gives the same text.
-    /// </summary>
-    internal static string CanonicalNumber(string raw)
-    {
-        var negative = raw.StartsWith('-');
-        var body = negative ? raw[1..] : raw;
-        var exponentAt = body.IndexOfAny(['e', 'E']);
-        var exponent = exponentAt < 0 ? 0 : System.Numerics.BigInteger.Parse(body[(exponentAt + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        var mantissa = exponentAt < 0 ? body : body[..exponentAt];
-        var dot = mantissa.IndexOf('.');
-        var digits = dot < 0 ? mantissa : string.Concat(mantissa.AsSpan(0, dot), mantissa.AsSpan(dot + 1));
-        exponent -= dot < 0 ? 0 : mantissa.Length - dot - 1;
-
-        var trimmedStart = digits.TrimStart('0');
-        if (trimmedStart.Length == 0)
-        {
-            return "0";
-        }
-
-        var significant = trimmedStart.TrimEnd('0');
-        exponent += trimmedStart.Length - significant.Length;
-        // Value = significant × 10^exponent; normalise to one digit before the point.
-        exponent += significant.Length - 1;
-        var fraction = significant.Length > 1 ? "." + significant[1..] : string.Empty;
-        return $"{(negative ? "-" : string.Empty)}{significant[0]}{fraction}e{exponent}";
-    }
 }

@@ -31,6 +31,7 @@ internal static class WireJson
             // Output is JSON for machines and terminals, never embedded in HTML: keep non-ASCII text readable.
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { TrackExplicitNulls } },
+            Converters = { new FiniteDoubleConverter() },
         };
         options.MakeReadOnly(populateMissingResolver: false);
         return options;
