@@ -101,7 +101,7 @@ try
         Console.WriteLine();
         await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, QueryBenchmarks.Span).Take(sample));
         Console.WriteLine();
-        await Footprint.CompressionAsync(dataSource, target.ConnectionString, samples);
+        await Footprint.CompressionAsync(dataSource, samples);
     }
 
     // Last, and exactly this shape: scripts read the final line.
