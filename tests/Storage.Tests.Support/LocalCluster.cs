@@ -56,7 +56,12 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public static async Task<LocalCluster> StartAsync(bool durable, CancellationToken cancellationToken)
     {
-        var binDirectory = await PostgresBinaries.FindBinDirectoryAsync(cancellationToken).ConfigureAwait(false);
+        // The same search as the storage command's development cluster.
+        var binDirectory = await Connection.PostgresBinaries.FindBinDirectoryAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException(
+                "No PostgreSQL server binaries (initdb, pg_ctl) were found via pg_config, under /usr/lib/postgresql/*/bin or on PATH. "
+                + "Install PostgreSQL (e.g. `apt-get install postgresql`) or set STORAGE_TEST_CONNECTION to the connection string "
+                + "of a server whose user may CREATE DATABASE.");
         // initdb and pg_ctl refuse to run as root. Environment.UserName is looked up from the effective uid.
         var osUser = Environment.UserName == "root"
             ? await EnsureOsUserAsync(cancellationToken).ConfigureAwait(false)

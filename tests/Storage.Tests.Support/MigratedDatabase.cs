@@ -1,7 +1,8 @@
 using Npgsql;
 using Storage.Migrations;
+using Xunit;
 
-namespace Storage.AI.Tests;
+namespace Storage.Tests.Support;
 
 /// <summary>A database of its own for one test class, created by applying the real migrations (never EnsureCreated).</summary>
 public sealed class MigratedDatabase(PostgresFixture postgres) : IAsyncLifetime
