@@ -91,6 +91,21 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     }
 
     [Fact]
+    public async Task A_member_name_twice_in_one_object_of_the_request_is_rejected_by_name()
+    {
+        await using var store = database.CreateStore();
+        var completion = WithCall(Samples.Completion());
+        // jsonb would keep only the last "role", so the request would not read back as it was given.
+        completion.Call!.Request = JsonElement.Parse("""{"messages":[{"role":"user","role":"system","content":"hi"}]}""");
+
+        var rejected = await Assert.ThrowsAsync<ChatCompletionValidationException>(() => store.SaveAsync(completion, Token));
+
+        Assert.Equal("call.request.messages[0].role", rejected.Field);
+        Assert.Equal(ChatCompletionValidationRule.MalformedJson, rejected.Rule);
+        Assert.Null(await store.GetAsync(completion.Id, Token));
+    }
+
+    [Fact]
     public void Timings_keep_microseconds_and_refuse_negative_durations()
     {
         var call = new ChatCompletionCall { StartedAt = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.FromHours(2)).AddTicks(1_234_567) };

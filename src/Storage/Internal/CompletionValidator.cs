@@ -305,27 +305,6 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
         }
     }
 
-    private static bool NeedsStructureCheck(JsonElement element)
-    {
-        var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element), new JsonReaderOptions { MaxDepth = MaxDepth });
-        try
-        {
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.Number && !JsonbNumber.IsStorable(reader.ValueSpan))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-        catch (JsonException)
-        {
-            return true;
-        }
-    }
-
     // Npgsql writes DateTimeOffset.MinValue as -infinity, which reads back as MinValue but sorts, filters and
     // computes in SQL as no date does; every later second is stored as itself.
     private static void Timestamp(DateTimeOffset value, string path)
@@ -490,9 +469,9 @@ internal sealed class CompletionValidator(ChatCompletionStoreOptions options)
                 Json(request, "call.request");
             }
 
-            // The request is stored as jsonb without passing the content hash, which checks the completion's numbers,
-            // and read back as a JsonElement, which holds the wire format's depth.
-            if (NeedsStructureCheck(request) && Structure(request, "call.request", 0) is { } error)
+            // The request is stored as jsonb without passing the content hash, which checks the completion's numbers and
+            // member names, and read back as a JsonElement, which holds the wire format's depth: all checked here.
+            if (Structure(request, "call.request", 0) is { } error)
             {
                 throw error;
             }
