@@ -134,22 +134,27 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
         using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.writer.flush");
         activity?.SetTag("storage.batch.size", batch.Count);
         var started = Stopwatch.GetTimestamp();
+        // The store writes a long batch in several transactions; after a failure only what it has not reported is sent
+        // again, so no completion is written or counted twice.
+        var remaining = Enumerable.Range(0, batch.Count).ToList();
+        var reported = new bool[batch.Count];
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await foreach (var result in _store.SaveManyAsync(batch.Select(p => p.Completion)).ConfigureAwait(false))
+                await foreach (var result in _store.SaveManyAsync(remaining.Select(i => batch[i].Completion)).ConfigureAwait(false))
                 {
-                    var pending = batch[(int)result.Position];
+                    var index = remaining[(int)result.Position];
+                    reported[index] = true;
                     if (result.Error is { } error)
                     {
                         StorageTelemetry.Rejected.Add(1);
-                        pending.Done?.TrySetException(error);
+                        batch[index].Done?.TrySetException(error);
                     }
                     else
                     {
                         StorageTelemetry.Written.Add(1);
-                        pending.Done?.TrySetResult(result.Outcome!.Value);
+                        batch[index].Done?.TrySetResult(result.Outcome!.Value);
                     }
                 }
 
@@ -158,15 +163,17 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
             }
             catch (ChatCompletionStoreException e) when (e.IsTransient && attempt < _options.MaxFlushAttempts)
             {
-                // Replays are recognised, so writing the whole batch again never stores anything twice.
+                // Replays are recognised, so writing again what a lost commit may have stored never stores it twice.
+                remaining = remaining.Where(i => !reported[i]).ToList();
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt))).ConfigureAwait(false);
             }
             catch (ChatCompletionStoreException e)
             {
-                StorageTelemetry.Failed.Add(batch.Count);
-                foreach (var pending in batch)
+                var failed = remaining.Where(i => !reported[i]).ToList();
+                StorageTelemetry.Failed.Add(failed.Count);
+                foreach (var index in failed)
                 {
-                    pending.Done?.TrySetException(e);
+                    batch[index].Done?.TrySetException(e);
                 }
 
                 return;

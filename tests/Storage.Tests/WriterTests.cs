@@ -25,6 +25,44 @@ public sealed class WriterTests(MigratedDatabase database) : IClassFixture<Migra
     }
 
     [Fact]
+    public async Task A_flush_retried_after_a_partial_failure_sends_again_only_what_was_not_written()
+    {
+        var suffix = Guid.NewGuid().ToString("N");
+        var (first, failing, last) = (Samples.Completion($"writer-first-{suffix}"), Samples.Completion($"writer-fail-{suffix}"), Samples.Completion($"writer-last-{suffix}"));
+        // Inserting the second completion fails once with a serialization failure (transient); sequences count outside
+        // transactions, so they also count the attempts that rolled back.
+        await database.ExecuteAsync($$"""
+            CREATE SEQUENCE writer_attempts_{{suffix}}; CREATE SEQUENCE writer_failures_{{suffix}};
+            CREATE FUNCTION writer_fault_{{suffix}}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.id = '{{first.Id}}' THEN PERFORM nextval('writer_attempts_{{suffix}}'); END IF;
+                IF NEW.id = '{{failing.Id}}' AND nextval('writer_failures_{{suffix}}') = 1 THEN
+                    RAISE EXCEPTION 'injected' USING ERRCODE = '40001';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER writer_fault_{{suffix}} BEFORE INSERT ON chat_completions FOR EACH ROW EXECUTE FUNCTION writer_fault_{{suffix}}();
+            """);
+        try
+        {
+            // One completion per transaction, three per flush: the first commits before the second fails.
+            await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 1 });
+            var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions { BatchSize = 3, FlushInterval = TimeSpan.FromSeconds(30) });
+            var saves = new[] { first, failing, last }.Select(c => writer.SaveAsync(c, Token)).ToList();
+            await writer.DisposeAsync();
+
+            Assert.Equal([SaveOutcome.Stored, SaveOutcome.Stored, SaveOutcome.Stored], await Task.WhenAll(saves));
+            Assert.Equal(2, await database.ScalarAsync($"SELECT last_value FROM writer_failures_{suffix}"));
+            Assert.Equal(1, await database.ScalarAsync($"SELECT last_value FROM writer_attempts_{suffix}"));
+            Assert.Equal(3, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id LIKE $1", $"writer-%-{suffix}"));
+        }
+        finally
+        {
+            await database.ExecuteAsync($"DROP TRIGGER writer_fault_{suffix} ON chat_completions; DROP FUNCTION writer_fault_{suffix}();");
+        }
+    }
+
+    [Fact]
     public async Task Save_completes_when_durable_and_reports_replays_and_rejections()
     {
         await using var store = database.CreateStore();
