@@ -20,6 +20,7 @@ internal static partial class CliApp
         var root = new Command("storage", "Keep OpenAI-style chat completions in PostgreSQL: import, query, export and prune them.")
         {
             context.Connection,
+            context.Tenant,
             new HelpOption(),
             new VersionOption(),
             MigrateCommand.Create(context),

@@ -4,10 +4,20 @@ using Storage.Connection;
 
 namespace Storage.Cli;
 
-/// <summary>What every command shares: the console, the global --connection option, and how failures are reported.</summary>
+/// <summary>What every command shares: the console, the global --connection and --tenant options, and how failures are reported.</summary>
 internal sealed class CliContext(CliConsole console)
 {
+    // Stores a command opened for a tenant's view, which does not own the store under it: disposed when the command ends.
+    private readonly List<ChatCompletionStore> _opened = [];
+
     public CliConsole Console { get; } = console;
+
+    public Option<string?> Tenant { get; } = new("--tenant")
+    {
+        Description = "Work on this tenant's completions only (what ChatCompletionStore.ForTenant sees). Default: the unscoped store.",
+        HelpName = "TENANT",
+        Recursive = true,
+    };
 
     public Option<string?> Connection { get; } = new("--connection")
     {
@@ -36,8 +46,17 @@ internal sealed class CliContext(CliConsole console)
         return await ConnectionResolver.ResolveAsync(configuration, Console.Error, cancellationToken);
     }
 
-    public async Task<ChatCompletionStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken) =>
-        new(await ResolveConnectionAsync(parsed, cancellationToken));
+    public async Task<ChatCompletionStore> OpenStoreAsync(ParseResult parsed, CancellationToken cancellationToken)
+    {
+        var store = new ChatCompletionStore(await ResolveConnectionAsync(parsed, cancellationToken));
+        if (parsed.GetValue(Tenant) is not { } tenant)
+        {
+            return store;
+        }
+
+        _opened.Add(store);
+        return store.ForTenant(tenant);
+    }
 
     /// <summary>Sets a command's action, reporting any failure as one line on standard error, never a stack trace.</summary>
     public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
@@ -56,6 +75,13 @@ internal sealed class CliContext(CliConsole console)
             {
                 await Console.Error.WriteLineAsync($"storage: {ErrorMessages.Describe(e)}");
                 return ExitCodes.Failure;
+            }
+            finally
+            {
+                foreach (var store in _opened)
+                {
+                    await store.DisposeAsync();
+                }
             }
         });
 }
