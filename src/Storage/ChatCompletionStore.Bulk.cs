@@ -8,8 +8,8 @@ public sealed partial class ChatCompletionStore
 {
     private const int StagedBatchesAfterConflict = 8;
 
+    // Per view: replays come from one tenant's import.
     private int _stagedBatchesLeft;
-    private volatile bool _directCopyUnsupported;
 
     /// <summary>
     /// Stores a stream of completions at bulk speed, in constant memory: each batch is one transaction, a binary COPY
@@ -139,7 +139,7 @@ public sealed partial class ChatCompletionStore
             {
                 // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
                 // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
-                var tryDirect = !_directCopyUnsupported && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
+                var tryDirect = !Volatile.Read(ref _directCopy.Unsupported) && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
                 var (written, direct) = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, tryDirect, cancellationToken).ConfigureAwait(false);
                 if (direct == BulkCopy.Direct.Conflict)
                 {
@@ -147,7 +147,7 @@ public sealed partial class ChatCompletionStore
                 }
                 else if (direct == BulkCopy.Direct.Unsupported)
                 {
-                    _directCopyUnsupported = true;
+                    Volatile.Write(ref _directCopy.Unsupported, true);
                 }
 
                 foreach (var item in firsts.Values)

@@ -19,6 +19,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly CompletionValidator _validator;
     private readonly ChatCompletionStoreOptions _options;
     private readonly string _tenant;
+    // Whether the role may COPY into the tables is the data source's, so every tenant view shares what one learned.
+    private readonly BulkCopy.DirectCopyState _directCopy;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -42,6 +44,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
             StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource, _options).Options);
         _tenant = "";
+        _directCopy = new BulkCopy.DirectCopyState();
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)
@@ -52,6 +55,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _validator = store._validator;
         _contexts = store._contexts;
         _tenant = tenant;
+        _directCopy = store._directCopy;
     }
 
     /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>

@@ -11,7 +11,7 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres)
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task The_application_role_reads_and_writes_rows_but_is_refused_ddl()
+    public async Task The_application_role_reads_and_writes_rows_but_is_refused_ddl_and_writing_the_totals()
     {
         await using var roles = await RoleDatabase.CreateAsync(postgres, Token);
         await using var appSource = NpgsqlDataSource.Create(roles.AppConnectionString);
@@ -29,6 +29,9 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres)
         {
             "CREATE TABLE intruder (x int)", "DROP TABLE chat_completion_choices", "ALTER TABLE chat_completions ADD COLUMN x int",
             "TRUNCATE chat_completions", "ALTER TABLE chat_completions DISABLE ROW LEVEL SECURITY",
+            // The usage totals are written only by the triggers, which run as the owner: they cannot be forged.
+            "UPDATE chat_completion_usage_daily SET completions = completions + 1",
+            "INSERT INTO chat_completion_usage_daily VALUES ('', '2025-01-01', 'm', 1, 0, 0, 0, 0, 0)",
         })
         {
             var refused = await Assert.ThrowsAsync<PostgresException>(() => RoleDatabase.ExecuteAsync(appSource, Token, ddl));

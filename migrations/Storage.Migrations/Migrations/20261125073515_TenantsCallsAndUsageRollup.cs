@@ -147,6 +147,26 @@ namespace Storage.Migrations
                     CONSTRAINT pk_{UsageTable} PRIMARY KEY (tenant, day, model));
                 """);
 
+            // Only the triggers' functions, which run as the owner, write the totals: write privileges that default
+            // privileges handed out on the new table (the README's application role gets them) are taken back, so a role
+            // that may write completions still cannot forge their totals.
+            migrationBuilder.Sql($"""
+                DO $grants$
+                DECLARE
+                    grantee text;
+                BEGIN
+                    FOR grantee IN
+                        SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g
+                        WHERE g.table_schema = current_schema() AND g.table_name = '{UsageTable}'
+                            AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+                            AND g.grantee NOT IN (current_user, 'PUBLIC')
+                    LOOP
+                        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {UsageTable} FROM %I', grantee);
+                    END LOOP;
+                END
+                $grants$;
+                """);
+
             // Rows that exist before the triggers do are summed once, here.
             migrationBuilder.Sql($"""
                 INSERT INTO {UsageTable} (tenant, day, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens)

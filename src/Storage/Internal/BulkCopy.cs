@@ -8,8 +8,9 @@ namespace Storage.Internal;
 /// tables, which is as fast as PostgreSQL ingests; if the batch meets a stored key (a replay or a collision) that
 /// attempt is rolled back to a savepoint and the batch takes the staged path: binary COPY into session-local
 /// staging tables, then one statement that inserts the new completions and the choices of exactly those.
-/// The columns mirror the EF model (a test compares them); the staging tables have no constraints, so
-/// COPY runs at full speed and all checking happens in the single INSERT.
+/// The columns mirror the EF model (a test compares them). The staging tables are copies of the tables' columns
+/// (defaults, NOT NULL and compression) without their keys or indexes, so COPY into them runs at full speed and the
+/// checking happens in the single INSERT.
 /// </summary>
 internal static class BulkCopy
 {
@@ -42,51 +43,58 @@ internal static class BulkCopy
         Unsupported,
     }
 
+    /// <summary>What a store has learned of straight COPY on its data source.</summary>
+    public sealed class DirectCopyState
+    {
+        /// <summary>The role is under row-level security, where PostgreSQL refuses COPY FROM: always stage.</summary>
+        public bool Unsupported;
+    }
+
     internal static readonly Column<IRow>[] CompletionColumns =
     [
-        new("completion_key", "bigint", NpgsqlDbType.Bigint, r => r.Key),
-        new("created", "timestamptz", NpgsqlDbType.TimestampTz, r => r.Completion.Created),
-        new("id", "text", NpgsqlDbType.Text, r => r.Completion.Id),
-        new("object", "text", NpgsqlDbType.Text, r => r.Completion.ObjectType),
-        new("model", "text", NpgsqlDbType.Text, r => r.Completion.Model),
-        new("service_tier", "text", NpgsqlDbType.Text, r => r.Completion.ServiceTier),
-        new("system_fingerprint", "text", NpgsqlDbType.Text, r => r.Completion.SystemFingerprint),
-        new("metadata", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Metadata)),
-        new("content_hash", "bytea", NpgsqlDbType.Bytea, r => r.Hash),
-        new("usage_prompt_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.PromptTokens),
-        new("usage_completion_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.CompletionTokens),
-        new("usage_total_tokens", "bigint", NpgsqlDbType.Bigint, r => r.Completion.Usage?.TotalTokens),
-        new("usage_prompt_tokens_details", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.PromptTokensDetails)),
-        new("usage_completion_tokens_details", "jsonb", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.CompletionTokensDetails)),
-        new("usage_extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.Usage?.StoredExtras),
-        new("extras", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.StoredExtras),
-        new("call_started_at", "timestamptz", NpgsqlDbType.TimestampTz, r => r.Completion.Call?.StartedAt),
-        new("call_request", "jsonb", NpgsqlDbType.Jsonb, r => r.Completion.Call?.RequestJson),
-        new("call_latency", "interval", NpgsqlDbType.Interval, r => r.Completion.Call?.Latency),
-        new("call_time_to_first_token", "interval", NpgsqlDbType.Interval, r => r.Completion.Call?.TimeToFirstToken),
-        new("call_trace_id", "text", NpgsqlDbType.Text, r => r.Completion.Call?.TraceId),
-        new("call_span_id", "text", NpgsqlDbType.Text, r => r.Completion.Call?.SpanId),
+        new("completion_key", NpgsqlDbType.Bigint, r => r.Key),
+        new("created", NpgsqlDbType.TimestampTz, r => r.Completion.Created),
+        new("id", NpgsqlDbType.Text, r => r.Completion.Id),
+        new("object", NpgsqlDbType.Text, r => r.Completion.ObjectType),
+        new("model", NpgsqlDbType.Text, r => r.Completion.Model),
+        new("service_tier", NpgsqlDbType.Text, r => r.Completion.ServiceTier),
+        new("system_fingerprint", NpgsqlDbType.Text, r => r.Completion.SystemFingerprint),
+        new("metadata", NpgsqlDbType.Jsonb, r => Json(r.Completion.Metadata)),
+        new("content_hash", NpgsqlDbType.Bytea, r => r.Hash),
+        new("usage_prompt_tokens", NpgsqlDbType.Bigint, r => r.Completion.Usage?.PromptTokens),
+        new("usage_completion_tokens", NpgsqlDbType.Bigint, r => r.Completion.Usage?.CompletionTokens),
+        new("usage_total_tokens", NpgsqlDbType.Bigint, r => r.Completion.Usage?.TotalTokens),
+        new("usage_prompt_tokens_details", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.PromptTokensDetails)),
+        new("usage_completion_tokens_details", NpgsqlDbType.Jsonb, r => Json(r.Completion.Usage?.CompletionTokensDetails)),
+        new("usage_extras", NpgsqlDbType.Jsonb, r => r.Completion.Usage?.StoredExtras),
+        new("extras", NpgsqlDbType.Jsonb, r => r.Completion.StoredExtras),
+        new("call_started_at", NpgsqlDbType.TimestampTz, r => r.Completion.Call?.StartedAt),
+        new("call_request", NpgsqlDbType.Jsonb, r => r.Completion.Call?.RequestJson),
+        new("call_latency", NpgsqlDbType.Interval, r => r.Completion.Call?.Latency),
+        new("call_time_to_first_token", NpgsqlDbType.Interval, r => r.Completion.Call?.TimeToFirstToken),
+        new("call_trace_id", NpgsqlDbType.Text, r => r.Completion.Call?.TraceId),
+        new("call_span_id", NpgsqlDbType.Text, r => r.Completion.Call?.SpanId),
     ];
 
     internal static readonly Column<(IRow Row, ChatChoice Choice)>[] ChoiceColumns =
     [
-        new("completion_key", "bigint", NpgsqlDbType.Bigint, c => c.Row.Key),
-        new("created", "timestamptz", NpgsqlDbType.TimestampTz, c => c.Row.Completion.Created),
-        new("index", "integer", NpgsqlDbType.Integer, c => c.Choice.Index),
-        new("finish_reason", "text", NpgsqlDbType.Text, c => c.Choice.FinishReason),
-        new("logprobs", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Logprobs)),
-        new("extras", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.StoredExtras),
-        new("message_role", "text", NpgsqlDbType.Text, c => c.Choice.Message.Role),
-        new("message_content", "text", NpgsqlDbType.Text, c => c.Choice.Message.ContentText),
-        new("message_content_parts", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.Message.ContentParts),
-        new("message_refusal", "text", NpgsqlDbType.Text, c => c.Choice.Message.Refusal),
-        new("message_tool_calls", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.ToolCalls)),
-        new("message_function_call", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.FunctionCall)),
-        new("message_audio", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Audio)),
-        new("message_annotations", "jsonb", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Annotations)),
-        new("message_reasoning", "text", NpgsqlDbType.Text, c => c.Choice.Message.Reasoning),
-        new("message_reasoning_content", "text", NpgsqlDbType.Text, c => c.Choice.Message.ReasoningContent),
-        new("message_extras", "jsonb", NpgsqlDbType.Jsonb, c => c.Choice.Message.StoredExtras),
+        new("completion_key", NpgsqlDbType.Bigint, c => c.Row.Key),
+        new("created", NpgsqlDbType.TimestampTz, c => c.Row.Completion.Created),
+        new("index", NpgsqlDbType.Integer, c => c.Choice.Index),
+        new("finish_reason", NpgsqlDbType.Text, c => c.Choice.FinishReason),
+        new("logprobs", NpgsqlDbType.Jsonb, c => Json(c.Choice.Logprobs)),
+        new("extras", NpgsqlDbType.Jsonb, c => c.Choice.StoredExtras),
+        new("message_role", NpgsqlDbType.Text, c => c.Choice.Message.Role),
+        new("message_content", NpgsqlDbType.Text, c => c.Choice.Message.ContentText),
+        new("message_content_parts", NpgsqlDbType.Jsonb, c => c.Choice.Message.ContentParts),
+        new("message_refusal", NpgsqlDbType.Text, c => c.Choice.Message.Refusal),
+        new("message_tool_calls", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.ToolCalls)),
+        new("message_function_call", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.FunctionCall)),
+        new("message_audio", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Audio)),
+        new("message_annotations", NpgsqlDbType.Jsonb, c => Json(c.Choice.Message.Annotations)),
+        new("message_reasoning", NpgsqlDbType.Text, c => c.Choice.Message.Reasoning),
+        new("message_reasoning_content", NpgsqlDbType.Text, c => c.Choice.Message.ReasoningContent),
+        new("message_extras", NpgsqlDbType.Jsonb, c => c.Choice.Message.StoredExtras),
     ];
 
     private const string CompletionStage = "storage_stage_completions";
@@ -247,5 +255,5 @@ internal static class BulkCopy
         where T : class =>
         value is null ? null : WireJson.Serialize(value);
 
-    internal sealed record Column<T>(string Name, string SqlType, NpgsqlDbType Type, Func<T, object?> Value);
+    internal sealed record Column<T>(string Name, NpgsqlDbType Type, Func<T, object?> Value);
 }
