@@ -106,25 +106,7 @@ public sealed class FaultBulkCrashTests
         output?.WriteLine($"bulk crash: surfaced as {error.GetType().Name} (transient: {error.IsTransient}): {error.Message} <- {error.InnerException?.GetType().Name}");
         await server.RestartAsync(box.Token);
 
-        await using var check = NpgsqlDataSource.Create(connectionString);
-        var stored = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var command = check.CreateCommand("SELECT id, count(*) FROM chat_completions GROUP BY id"))
-        await using (var reader = await command.ExecuteReaderAsync(box.Token))
-        {
-            while (await reader.ReadAsync(box.Token))
-            {
-                stored[reader.GetString(0)] = reader.GetInt64(1);
-            }
-        }
-
-        await using var partialCommand = check.CreateCommand(
-            "SELECT count(*) FROM chat_completions c WHERE (SELECT count(*) FROM chat_completion_choices ch "
-            + "WHERE ch.completion_key = c.completion_key AND ch.created = c.created) <> $1");
-        partialCommand.Parameters.Add(new NpgsqlParameter { Value = (long)ChoicesPerCompletion });
-        var partial = (long)(await partialCommand.ExecuteScalarAsync(box.Token))!;
-        var orphans = (long)(await check.CreateCommand(
-            "SELECT count(*) FROM chat_completion_choices ch WHERE NOT EXISTS (SELECT 1 FROM chat_completions c WHERE c.completion_key = ch.completion_key AND c.created = ch.created)")
-            .ExecuteScalarAsync(box.Token))!;
+        var (stored, partial, orphans) = await StoredCensus.ReadAsync(connectionString, ChoicesPerCompletion, box.Token);
         var yieldedStored = yielded.Where(r => r.Outcome == SaveOutcome.Stored).Select(r => r.Completion.Id).ToList();
         Assert.Equal(1, stored[replayed.Id]);
         stored.Remove(replayed.Id);

@@ -178,23 +178,7 @@ public sealed class FaultServerKillTests
             await writer.DisposeAsync();
         }
 
-        // A fresh data source: the store's pool may still hold connections to the killed server.
-        await using var check = NpgsqlDataSource.Create(connectionString);
-        var stored = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var command = check.CreateCommand("SELECT id, count(*) FROM chat_completions GROUP BY id"))
-        await using (var reader = await command.ExecuteReaderAsync(box.Token))
-        {
-            while (await reader.ReadAsync(box.Token))
-            {
-                stored[reader.GetString(0)] = reader.GetInt64(1);
-            }
-        }
-
-        await using var partialCommand = check.CreateCommand(
-            "SELECT count(*) FROM chat_completions c WHERE (SELECT count(*) FROM chat_completion_choices ch "
-            + "WHERE ch.completion_key = c.completion_key AND ch.created = c.created) <> $1");
-        partialCommand.Parameters.Add(new NpgsqlParameter { Value = (long)ChoicesPerCompletion });
-        var partial = (long)(await partialCommand.ExecuteScalarAsync(box.Token))!;
+        var (stored, partial, _) = await StoredCensus.ReadAsync(connectionString, ChoicesPerCompletion, box.Token);
         var lost = acknowledged.Keys.Count(id => !stored.ContainsKey(id));
         var duplicated = stored.Count(pair => pair.Value > 1);
 
