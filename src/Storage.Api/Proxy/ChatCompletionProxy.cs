@@ -13,9 +13,10 @@ namespace Storage.Api.Proxy;
 /// <c>POST /v1/chat/completions</c> as a recording proxy: forwards the request body unchanged to the configured upstream
 /// (with the upstream's key, never the caller's), relays the upstream's status, content type and body unchanged (a stream
 /// event by event as it arrives), and stores the completion with its request when the request says <c>"store": true</c>
-/// or <c>Api:Upstream:StoreAll</c> is on. Storing happens after the body has been relayed and before the response ends,
-/// so a caller that has read the response can read the stored completion; a failure to store is logged and counted,
-/// never shown to the caller.
+/// or <c>Api:Upstream:StoreAll</c> is on. The completion is stored before the caller has the whole answer: a plain answer
+/// is written once the save has committed, and a stream's final event (<c>data: [DONE]</c>) and its end are held back
+/// until then, so a caller that has read the answer can always read the stored completion back. A failure to store is
+/// logged and counted, never shown to the caller.
 /// </summary>
 internal sealed partial class ChatCompletionProxy(
     IHttpClientFactory clients, IOptions<ApiOptions> options, IHostApplicationLifetime lifetime, ILogger<ChatCompletionProxy> logger)
@@ -100,19 +101,22 @@ internal sealed partial class ChatCompletionProxy(
                     await StoreAsync(caller.Store, () => assembly.Assembler.ToCompletion(), call, request.RootElement, activity);
                 }
 
+                await response.Body.WriteAsync(assembly.HeldBack, aborted);
+                await response.Body.FlushAsync(aborted);
                 return;
             }
 
             using var buffered = new MemoryStream();
             await content.CopyToAsync(buffered, aborted);
             call.Latency = clock.Elapsed;
-            buffered.Position = 0;
-            await buffered.CopyToAsync(response.Body, aborted);
-            await response.Body.FlushAsync(aborted);
             if (store && succeeded)
             {
                 await StoreAsync(caller.Store, () => ChatCompletionJson.Parse(buffered.GetBuffer().AsSpan(0, (int)buffered.Length)), call, request.RootElement, activity);
             }
+
+            buffered.Position = 0;
+            await buffered.CopyToAsync(response.Body, aborted);
+            await response.Body.FlushAsync(aborted);
         }
     }
 
@@ -129,25 +133,47 @@ internal sealed partial class ChatCompletionProxy(
     private static Uri WithTrailingSlash(Uri baseUrl) =>
         baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
 
-    /// <summary>Relays the event stream as it arrives, flushing each piece, while the chunks are assembled into a completion.</summary>
+    /// <summary>
+    /// Relays the event stream event by event as it arrives, while the chunks are assembled into a completion. The final
+    /// <c>[DONE]</c> event, whatever follows it, and an unfinished last event are held back (<see cref="StreamAssembly.HeldBack"/>)
+    /// for the caller to write once the completion is stored.
+    /// </summary>
     private async Task<StreamAssembly> RelayStreamAsync(Stream content, HttpContext context, Stopwatch clock, CancellationToken cancellationToken)
     {
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var response = context.Response;
         var events = new ServerSentEventReader();
         var assembly = new StreamAssembly();
+        using var held = new MemoryStream();
         var buffer = new byte[RelayBufferSize];
         int read;
         while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
         {
-            await response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            await response.Body.FlushAsync(cancellationToken);
-            foreach (var data in events.Feed(buffer.AsSpan(0, read)))
+            var relayed = false;
+            foreach (var evt in events.Feed(buffer.AsSpan(0, read)))
             {
-                assembly.Add(data, clock, logger);
+                if (held.Length > 0 || evt.Data == "[DONE]")
+                {
+                    held.Write(evt.Raw);
+                    continue;
+                }
+
+                await response.Body.WriteAsync(evt.Raw, cancellationToken);
+                relayed = true;
+                if (evt.Data is { } data)
+                {
+                    assembly.Add(data, clock, logger);
+                }
+            }
+
+            if (relayed)
+            {
+                await response.Body.FlushAsync(cancellationToken);
             }
         }
 
+        held.Write(events.Pending);
+        assembly.HeldBack = held.ToArray();
         return assembly;
     }
 
@@ -190,13 +216,11 @@ internal sealed partial class ChatCompletionProxy(
 
         public TimeSpan? TimeToFirstToken { get; private set; }
 
+        /// <summary>The end of the stream, from its <c>[DONE]</c> event on, not yet relayed.</summary>
+        public byte[] HeldBack { get; set; } = [];
+
         public void Add(string data, Stopwatch clock, ILogger logger)
         {
-            if (data == "[DONE]")
-            {
-                return;
-            }
-
             // A bad event is the upstream's problem: it is still relayed, and ToCompletion will tell what is missing.
             try
             {

@@ -3,21 +3,27 @@ using System.Text;
 namespace Storage.Api.Proxy;
 
 /// <summary>
-/// Splits a server-sent event stream, fed in arbitrary pieces as they arrive, into the <c>data</c> of its events
-/// (several <c>data:</c> lines of one event joined by a newline, as the SSE specification says).
+/// Splits a server-sent event stream, fed in arbitrary pieces as they arrive, into whole events: each with its exact
+/// bytes (so it can be relayed unchanged) and its <c>data</c> (several <c>data:</c> lines of one event joined by a
+/// newline, as the SSE specification says).
 /// </summary>
 internal sealed class ServerSentEventReader
 {
+    private readonly List<byte> _raw = [];
     private readonly List<byte> _line = [];
     private readonly StringBuilder _data = new();
     private bool _hasData;
 
-    /// <summary>Feeds the next bytes of the stream; returns the data of every event they complete.</summary>
-    public IEnumerable<string> Feed(ReadOnlySpan<byte> bytes)
+    /// <summary>The bytes fed since the last whole event: an event the stream has not finished.</summary>
+    public ReadOnlySpan<byte> Pending => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_raw);
+
+    /// <summary>Feeds the next bytes of the stream; returns every event they complete.</summary>
+    public IReadOnlyList<ServerSentEvent> Feed(ReadOnlySpan<byte> bytes)
     {
-        var events = new List<string>();
+        var events = new List<ServerSentEvent>();
         foreach (var b in bytes)
         {
+            _raw.Add(b);
             if (b != (byte)'\n')
             {
                 _line.Add(b);
@@ -28,11 +34,8 @@ internal sealed class ServerSentEventReader
             _line.Clear();
             if (line.Length == 0)
             {
-                if (_hasData)
-                {
-                    events.Add(_data.ToString());
-                }
-
+                events.Add(new ServerSentEvent([.. _raw], _hasData ? _data.ToString() : null));
+                _raw.Clear();
                 _data.Clear();
                 _hasData = false;
             }
@@ -54,3 +57,6 @@ internal sealed class ServerSentEventReader
         return events;
     }
 }
+
+/// <summary>One whole event: its bytes as they came, blank line included, and its data (null when it had none).</summary>
+internal sealed record ServerSentEvent(byte[] Raw, string? Data);
