@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -11,6 +12,13 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the chat-completion store in a service collection (ASP.NET Core, the generic host, or a bare container).</summary>
 public static class ChatCompletionStoreServiceCollectionExtensions
 {
+    // The docker-compose database (README), as the repository's own design-time factory uses; only the context options
+    // fall back to it, the store itself refuses to start without a configured database.
+    private const string DevelopmentConnectionString = "Host=localhost;Port=5432;Database=storage;Username=storage;Password=storage";
+
+    // The data source the container builds (and disposes) for the context options when none is registered.
+    private static readonly object ContextDataSourceKey = new();
+
     /// <summary>
     /// Registers <see cref="ChatCompletionStore"/> and a buffered <see cref="ChatCompletionWriter"/> as singletons, with
     /// options bound from the <c>Storage</c> configuration section (when an <see cref="IConfiguration"/> is registered,
@@ -19,7 +27,16 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     /// <see cref="ChatCompletionStoreServiceOptions.ConnectionString"/> (or <c>ConnectionStrings:Storage</c>).
     /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown.
     /// </summary>
-    /// <remarks>Calling it again only adds another <paramref name="configure"/>: the services are registered once.</remarks>
+    /// <remarks>
+    /// <para>Calling it again only adds another <paramref name="configure"/>: the services are registered once.</para>
+    /// <para>
+    /// It also registers the options of the store's EF Core context (<c>ChatCompletionDbContext</c>), so that
+    /// <c>dotnet ef</c>, run in the application's own project, finds the context and the migrations that ship in the
+    /// package: <c>dotnet ef migrations script --idempotent --context ChatCompletionDbContext</c>, or <c>migrations bundle</c>.
+    /// Nothing else uses them; the store keeps its own pooled contexts. With no database configured, they point at
+    /// the docker-compose development database, so the design-time tools can script without one.
+    /// </para>
+    /// </remarks>
     public static IServiceCollection AddChatCompletionStore(this IServiceCollection services, Action<ChatCompletionStoreServiceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -58,7 +75,33 @@ public static class ChatCompletionStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => new ChatCompletionWriter(
             provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Writer));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChatCompletionWriterFlusher>());
+        AddContextOptions(services);
         return services;
+    }
+
+    // EF's design-time tools list every DbContextOptions in the application's container and create each context from
+    // them: this is how `dotnet ef` in the consumer's project finds the store's (internal) context and, through its
+    // MigrationsAssembly, the migrations in the package. The tools resolve every registered context's options, the
+    // application's own included, so these must resolve without a database configured.
+    private static void AddContextOptions(IServiceCollection services)
+    {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(DbContextOptions<ChatCompletionDbContext>)))
+        {
+            return;
+        }
+
+        services.AddKeyedSingleton(ContextDataSourceKey, (provider, _) =>
+        {
+            var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+            return NpgsqlDataSource.Create(string.IsNullOrWhiteSpace(options.ConnectionString) ? DevelopmentConnectionString : options.ConnectionString);
+        });
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+            var dataSource = provider.GetService<NpgsqlDataSource>() ?? provider.GetRequiredKeyedService<NpgsqlDataSource>(ContextDataSourceKey);
+            return StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource, options.Store).Options;
+        });
+        services.AddSingleton<DbContextOptions>(provider => provider.GetRequiredService<DbContextOptions<ChatCompletionDbContext>>());
     }
 
     private static void Bind(ChatCompletionStoreServiceOptions options, IConfiguration section, IConfiguration? root)
