@@ -1,7 +1,9 @@
 using System.Globalization;
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 using Storage;
 using Storage.Benchmarks;
+using Storage.Connection;
 using Storage.Migrations;
 
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
@@ -15,7 +17,11 @@ if (args.Contains("--hash"))
 }
 
 var quick = args.Contains("--quick");
-var connectionString = Option("--connection") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Storage") ?? StorageMigrator.DefaultConnectionString;
+// The same server as the storage command finds: --connection, else ConnectionStrings__Storage, else the docker-compose
+// server if it answers, else the development cluster (started from the installed PostgreSQL if it is down).
+var connectionString = Option("--connection") is { } given
+    ? await ConnectionResolver.CheckAsync(given, "--connection")
+    : await ConnectionResolver.ResolveAsync(new ConfigurationBuilder().AddEnvironmentVariables().Build(), Console.Error);
 var (count, slowCount, runs) = quick ? (10_000, 1_000, 5) : (50_000, 5_000, 5);
 var rows = Option("--rows") is { } rowsText ? int.Parse(rowsText, CultureInfo.InvariantCulture) : quick ? 20_000 : 1_000_000;
 var iterations = quick ? 50 : 200;

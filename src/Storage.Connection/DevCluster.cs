@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Npgsql;
@@ -23,12 +21,10 @@ public sealed class DevCluster
     private const string Superuser = "postgres";
     private const string PasswordFileName = "storage-cli.password";
     private const string PortFileName = "storage-cli.port";
-    private const string ServerOsUser = "postgres";
     private const string SystemDirectory = "/var/lib/storage/postgres";
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(90);
 
-    private readonly string _binDirectory;
-    private readonly string? _osUser;
+    private readonly PostgresCluster _cluster;
     private readonly int _preferredPort;
 
     /// <param name="dataDirectory">The cluster's data directory, created if missing.</param>
@@ -37,26 +33,19 @@ public sealed class DevCluster
     /// <param name="preferredPort">The port to try first when no remembered port is free.</param>
     public DevCluster(string dataDirectory, string binDirectory, string? osUser, int preferredPort = PreferredPort)
     {
-        DataDirectory = dataDirectory;
-        _binDirectory = binDirectory;
-        _osUser = osUser;
+        _cluster = new PostgresCluster(dataDirectory, binDirectory, osUser);
         _preferredPort = preferredPort;
     }
 
     /// <summary>The cluster's data directory.</summary>
-    public string DataDirectory { get; }
+    public string DataDirectory => _cluster.DataDirectory;
 
     /// <summary>The command that stops the server, as the user would type it.</summary>
-    public string StopCommand =>
-        (_osUser is null ? "" : $"runuser -u {_osUser} -- ") + $"{Quote(Path.Combine(_binDirectory, "pg_ctl"))} -D {Quote(DataDirectory)} stop";
+    public string StopCommand => _cluster.StopCommand;
 
     private string PasswordFile => Path.Combine(DataDirectory, PasswordFileName);
 
     private string PortFile => Path.Combine(DataDirectory, PortFileName);
-
-    private string PidFile => Path.Combine(DataDirectory, "postmaster.pid");
-
-    private string LogFile => Path.Combine(DataDirectory, "server.log");
 
     /// <summary>
     /// The current user's cluster, run from the installed binaries: in LocalApplicationData/storage/postgres, or, when this
@@ -70,8 +59,8 @@ public sealed class DevCluster
         string? osUser = null;
         if (Environment.IsPrivilegedProcess)
         {
-            osUser = ServerOsUser;
-            if (!(await ProcessRunner.RunAsync("id", ["-u", osUser], cancellationToken).ConfigureAwait(false)).Succeeded)
+            osUser = PostgresCluster.ServerOsUser;
+            if (!await PostgresCluster.OsUserExistsAsync(osUser, cancellationToken).ConfigureAwait(false))
             {
                 throw new StorageConnectionException(
                     $"Running as root, the development PostgreSQL must run as the '{osUser}' OS user, which does not exist. "
@@ -94,15 +83,15 @@ public sealed class DevCluster
         await using var exclusive = await LockAsync(cancellationToken).ConfigureAwait(false);
 
         var password = await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var running = await RunningPortAsync(cancellationToken).ConfigureAwait(false);
+        var running = await _cluster.RunningPortAsync(cancellationToken).ConfigureAwait(false);
         var port = running ?? await StartAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureDatabaseAsync(ConnectionString(port, password, "postgres"), cancellationToken).ConfigureAwait(false);
+        await EnsureDatabaseAsync(PostgresCluster.ConnectionString(port, Superuser, password, "postgres"), cancellationToken).ConfigureAwait(false);
 
         await log.WriteLineAsync(running is null
             ? $"storage: started a development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}; it keeps running for the next "
                 + $"command: stop it with {StopCommand}"
             : $"storage: using the development PostgreSQL in {DataDirectory} on 127.0.0.1:{port}").ConfigureAwait(false);
-        return ConnectionString(port, password, DatabaseName);
+        return PostgresCluster.ConnectionString(port, Superuser, password, DatabaseName);
     }
 
     private static async Task<string> ChooseDirectoryAsync(string? osUser, CancellationToken cancellationToken)
@@ -166,28 +155,10 @@ public sealed class DevCluster
             throw new StorageConnectionException($"{DataDirectory} holds no complete development PostgreSQL (was its setup interrupted?); remove it and try again.");
         }
 
-        Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        await ChownAsync(DataDirectory, cancellationToken).ConfigureAwait(false);
         var password = RandomNumberGenerator.GetHexString(32, lowercase: true);
-        // initdb wants an empty directory, so the password reaches it through a private temporary file.
-        var passwordFile = Path.GetTempFileName();
-        try
-        {
-            await File.WriteAllTextAsync(passwordFile, password, cancellationToken).ConfigureAwait(false);
-            await ChownAsync(passwordFile, cancellationToken).ConfigureAwait(false);
-            string[] initdb = ["-D", DataDirectory, "-U", Superuser, "--auth=scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8"];
-            // C.UTF-8 is missing from some older C libraries; a failed initdb empties the directory again.
-            if (!(await TryRunToolAsync("initdb", [.. initdb, "--locale=C.UTF-8"], cancellationToken).ConfigureAwait(false)).Succeeded)
-            {
-                await RunToolAsync("initdb", [.. initdb, "--locale=C"], cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            File.Delete(passwordFile);
-        }
-
-        // Loopback and TCP only: nothing outside this machine can connect, and no socket directory needs to be writable.
+        await _cluster.InitializeAsync(Superuser, password, cancellationToken).ConfigureAwait(false);
+        // Loopback and TCP only, also when the user starts the server by hand: nothing outside this machine can connect,
+        // and no socket directory needs to be writable.
         await File.AppendAllTextAsync(
             Path.Combine(DataDirectory, "postgresql.conf"),
             "\n# Set by the storage tool.\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n",
@@ -196,62 +167,27 @@ public sealed class DevCluster
         return password;
     }
 
-    /// <summary>The port of the running server, or <c>null</c> when it is down.</summary>
-    private async Task<int?> RunningPortAsync(CancellationToken cancellationToken)
-    {
-        if (!(await TryRunToolAsync("pg_ctl", ["status", "-D", DataDirectory], cancellationToken).ConfigureAwait(false)).Succeeded)
-        {
-            return null;
-        }
-
-        // The fourth line of postmaster.pid is the port the server listens on, whoever started it.
-        var lines = await File.ReadAllLinesAsync(PidFile, cancellationToken).ConfigureAwait(false);
-        return int.Parse(lines[3], CultureInfo.InvariantCulture);
-    }
-
     private async Task<int> StartAsync(CancellationToken cancellationToken)
     {
         var port = await ChoosePortAsync(cancellationToken).ConfigureAwait(false);
         await WritePrivateFileAsync(PortFile, port.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
-        // -l also keeps the server off our output pipes, which would otherwise never reach end of file.
-        var started = await TryRunToolAsync(
-            "pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", $"-p {port}"], cancellationToken).ConfigureAwait(false);
+        var started = await _cluster.TryStartAsync(port, [], cancellationToken).ConfigureAwait(false);
         return started.Succeeded
             ? port
-            : throw new StorageConnectionException($"The development PostgreSQL in {DataDirectory} did not start ({started.Output.ReplaceLineEndings(" ")}); see {LogFile}.");
+            : throw new StorageConnectionException(
+                $"The development PostgreSQL in {DataDirectory} did not start ({started.Output.ReplaceLineEndings(" ")}); see {_cluster.LogFile}.");
     }
 
     private async Task<int> ChoosePortAsync(CancellationToken cancellationToken)
     {
         if (File.Exists(PortFile)
             && int.TryParse(await File.ReadAllTextAsync(PortFile, cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture, out var remembered)
-            && IsFree(remembered))
+            && PostgresCluster.IsPortFree(remembered))
         {
             return remembered;
         }
 
-        if (IsFree(_preferredPort))
-        {
-            return _preferredPort;
-        }
-
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        return PostgresCluster.IsPortFree(_preferredPort) ? _preferredPort : PostgresCluster.FindFreePort();
     }
 
     private static async Task EnsureDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
@@ -270,15 +206,6 @@ public sealed class DevCluster
         }
     }
 
-    private static string ConnectionString(int port, string password, string database) => new NpgsqlConnectionStringBuilder
-    {
-        Host = IPAddress.Loopback.ToString(),
-        Port = port,
-        Username = Superuser,
-        Password = password,
-        Database = database,
-    }.ConnectionString;
-
     private static async Task WritePrivateFileAsync(string path, string contents, CancellationToken cancellationToken)
     {
         var options = new FileStreamOptions
@@ -290,36 +217,5 @@ public sealed class DevCluster
         await using var stream = new FileStream(path, options);
         await using var writer = new StreamWriter(stream);
         await writer.WriteAsync(contents.AsMemory(), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"'{path}'" : path;
-
-    private async Task ChownAsync(string path, CancellationToken cancellationToken)
-    {
-        if (_osUser is not null)
-        {
-            var result = await ProcessRunner.RunAsync("chown", [$"{_osUser}:", path], cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
-            {
-                throw new StorageConnectionException($"Could not hand {path} to the '{_osUser}' OS user: {result.Output}");
-            }
-        }
-    }
-
-    private async Task RunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
-    {
-        var result = await TryRunToolAsync(tool, arguments, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded)
-        {
-            throw new StorageConnectionException($"{tool} failed for the development PostgreSQL in {DataDirectory}: {result.Output.ReplaceLineEndings(" ")}");
-        }
-    }
-
-    private Task<ProcessResult> TryRunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
-    {
-        var path = Path.Combine(_binDirectory, tool);
-        return _osUser is null
-            ? ProcessRunner.RunAsync(path, arguments, cancellationToken)
-            : ProcessRunner.RunAsync("runuser", ["-u", _osUser, "--", path, .. arguments], cancellationToken);
     }
 }

@@ -3,14 +3,21 @@ using System.Diagnostics;
 namespace Storage.Connection;
 
 /// <summary>What a finished process did.</summary>
-internal sealed record ProcessResult(string CommandLine, int ExitCode, string Output)
+internal sealed record ProcessResult(string CommandLine, int ExitCode, string StandardOutput, string StandardError)
 {
     public bool Succeeded => ExitCode == 0;
+
+    /// <summary>Standard output then standard error, trimmed.</summary>
+    public string Output => (StandardOutput + StandardError).Trim();
+
+    public override string ToString() =>
+        $"`{CommandLine}` exited with code {ExitCode}.\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}";
 }
 
-/// <summary>Runs the PostgreSQL tools to completion, capturing what they print.</summary>
+/// <summary>Runs the PostgreSQL tools (and id, chown, runuser, kill) to completion, capturing what they print.</summary>
 internal static class ProcessRunner
 {
+    /// <summary>Runs a process to completion and returns its exit code and output, whatever the exit code.</summary>
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo(fileName, arguments)
@@ -37,6 +44,6 @@ internal static class ProcessRunner
             throw;
         }
 
-        return new ProcessResult(commandLine, process.ExitCode, (await output.ConfigureAwait(false) + await error.ConfigureAwait(false)).Trim());
+        return new ProcessResult(commandLine, process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
     }
 }

@@ -30,9 +30,9 @@ internal static class Recording
         return body.ToJsonString();
     }
 
-    public static ChatClient OpenAIClient(FakeVendor vendor, bool capture = true)
+    public static ChatClient OpenAIClient(FakeOpenAIServer vendor, bool capture = true)
     {
-        var options = new OpenAIClientOptions { Endpoint = vendor.Endpoint };
+        var options = new OpenAIClientOptions { Endpoint = vendor.BaseUrl };
         if (capture)
         {
             options.AddChatCompletionCapture();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 
 namespace Storage.AI.Tests;
@@ -9,9 +10,9 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private FakeVendor _vendor = null!;
+    private FakeOpenAIServer _vendor = null!;
 
-    public async ValueTask InitializeAsync() => _vendor = await FakeVendor.StartAsync(Token);
+    public async ValueTask InitializeAsync() => _vendor = await FakeOpenAIServer.StartAsync(Token);
 
     public async ValueTask DisposeAsync() => await _vendor.DisposeAsync();
 
@@ -21,7 +22,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [MemberData(nameof(Files))]
     public async Task A_plain_call_through_openai_is_stored_as_the_vendor_sent_it_with_its_request_and_timings(string file)
     {
-        _vendor.Body = Recording.Fixture(file);
+        _vendor.Completion = Recording.Fixture(file);
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
@@ -34,7 +35,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
 
         var stored = await store.GetAsync(response.ResponseId!, Token);
         Assert.NotNull(stored);
-        JsonAssert.SemanticallyEqual(_vendor.Body, ChatCompletionJson.Serialize(stored));
+        JsonAssert.SemanticallyEqual(_vendor.Completion, ChatCompletionJson.Serialize(stored));
         var call = stored.Call!;
         var request = call.Request!.Value;
         Assert.Equal(["system", "user"], request.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("role").GetString()));
@@ -48,7 +49,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [MemberData(nameof(Files))]
     public async Task A_stream_through_openai_is_stored_as_the_completion_its_chunks_make(string file)
     {
-        _vendor.Body = Recording.Fixture(file);
+        _vendor.Completion = Recording.Fixture(file);
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
@@ -63,7 +64,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
 
         var stored = await store.GetAsync(updates.First(u => u.ResponseId is not null).ResponseId!, Token);
         Assert.NotNull(stored);
-        JsonAssert.SemanticallyEqual(Recording.WithoutToolCallIndexes(_vendor.Body), ChatCompletionJson.Serialize(stored));
+        JsonAssert.SemanticallyEqual(Recording.WithoutToolCallIndexes(_vendor.Completion), ChatCompletionJson.Serialize(stored));
         Assert.True(stored.Call!.Request!.Value.GetProperty("stream").GetBoolean());
         Assert.NotNull(stored.Call.Latency);
         Assert.True(stored.Call.TimeToFirstToken <= stored.Call.Latency);
@@ -72,7 +73,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [Fact]
     public async Task Without_the_capture_policy_the_sdk_response_object_is_stored()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor, capture: false).AsIChatClient(), store, writer);
@@ -81,13 +82,13 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
         await writer.DisposeAsync();
 
         // This body holds nothing the SDK does not model, so even its round trip is exact.
-        JsonAssert.SemanticallyEqual(_vendor.Body, ChatCompletionJson.Serialize((await store.GetAsync(response.ResponseId!, Token))!));
+        JsonAssert.SemanticallyEqual(_vendor.Completion, ChatCompletionJson.Serialize((await store.GetAsync(response.ResponseId!, Token))!));
     }
 
     [Fact]
     public async Task A_stream_the_caller_abandons_half_way_is_recorded_as_far_as_it_went()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         _vendor.StallAfterChunks = 3; // the head, the role and the first third of the text
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
@@ -111,7 +112,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
         var stored = await store.GetAsync(id!, Token);
         Assert.NotNull(stored);
         var content = stored.Choices.Single().Message.Content!.Text!;
-        var full = JsonDocument.Parse(_vendor.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        var full = JsonDocument.Parse(_vendor.Completion).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
         Assert.Equal(text, content);
         Assert.True(content.Length < full.Length && full.StartsWith(content, StringComparison.Ordinal));
         Assert.Null(stored.Choices[0].FinishReason);
@@ -132,7 +133,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
         };
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failed, value));
         listener.Start();
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
 
         // A server that is not there: every write fails at once, as in an outage.
         await using var store = new ChatCompletionStore("Host=127.0.0.1;Port=1;Database=none;Username=none;Timeout=2");
@@ -156,7 +157,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
             await Task.Delay(10, Token);
         }
 
-        var expected = JsonDocument.Parse(_vendor.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
+        var expected = JsonDocument.Parse(_vendor.Completion).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
         Assert.Equal((expected, expected), (response.Text, streamed));
         Assert.True(Interlocked.Read(ref failed) >= 2);
     }
@@ -164,7 +165,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [Fact]
     public async Task Metadata_comes_from_the_ambient_scope_and_the_request_and_the_trace_from_the_current_activity()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
@@ -193,7 +194,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [Fact]
     public async Task Options_given_the_openai_way_are_in_the_request_and_their_metadata_on_the_completion()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
@@ -206,13 +207,13 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
         var request = stored.Call!.Request!.Value;
         Assert.Equal((true, "sdk", 50), (request.GetProperty("store").GetBoolean(), request.GetProperty("metadata").GetProperty("source").GetString(), request.GetProperty("max_completion_tokens").GetInt32()));
         Assert.Equal("sdk", stored.Metadata!["source"]);
-        Assert.True(_vendor.Requests.Single()["store"]!.GetValue<bool>());
+        Assert.True(JsonNode.Parse(_vendor.Requests.Single())!["store"]!.GetValue<bool>());
     }
 
     [Fact]
     public async Task The_request_is_left_out_when_told_to()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer, o => o.RecordRequest = false);
@@ -257,7 +258,7 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
     [Fact]
     public async Task A_tenant_scope_records_into_that_tenant_only()
     {
-        _vendor.Body = Recording.Fixture("openai-hello-basic.json");
+        _vendor.Completion = Recording.Fixture("openai-hello-basic.json");
         await using var store = database.CreateStore();
         var writer = Recording.Writer(store);
         var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);

@@ -26,7 +26,7 @@ public sealed class ApiFixture(PostgresFixture postgres) : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
-    public FakeUpstream Upstream { get; private set; } = null!;
+    public FakeOpenAIServer Upstream { get; private set; } = null!;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -35,7 +35,7 @@ public sealed class ApiFixture(PostgresFixture postgres) : IAsyncLifetime
         var token = TestContext.Current.CancellationToken;
         ConnectionString = await postgres.Server.CreateDatabaseAsync(_name, token);
         await StorageMigrator.MigrateAsync(ConnectionString, token);
-        Upstream = await FakeUpstream.StartAsync(token);
+        Upstream = await FakeOpenAIServer.StartAsync(token);
         _app = await StartApiAsync(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Storage"] = ConnectionString,
@@ -44,7 +44,7 @@ public sealed class ApiFixture(PostgresFixture postgres) : IAsyncLifetime
             ["Api:Keys:0:Key"] = DefaultKey,
             ["Api:Keys:1:Key"] = AcmeKey,
             ["Api:Keys:1:Tenant"] = "acme",
-            ["Api:Keys:2:KeyHash"] = TestCompletions.Sha256Hex(GlobexKey),
+            ["Api:Keys:2:KeyHash"] = Sha256Hex(GlobexKey),
             ["Api:Keys:2:Tenant"] = "globex",
             ["Api:Upstream:BaseUrl"] = Upstream.BaseUrl.AbsoluteUri,
             ["Api:Upstream:ApiKey"] = UpstreamKey,
@@ -107,4 +107,8 @@ public sealed class ApiFixture(PostgresFixture postgres) : IAsyncLifetime
         NpgsqlConnection.ClearAllPools();
         await postgres.Server.DropDatabaseAsync(_name, CancellationToken.None);
     }
+
+    /// <summary>The hex SHA-256 of a key, as <c>Api:Keys:N:KeyHash</c> takes it.</summary>
+    private static string Sha256Hex(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 }

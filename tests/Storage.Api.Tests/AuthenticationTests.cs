@@ -35,7 +35,7 @@ public sealed class AuthenticationTests(ApiFixture api) : IClassFixture<ApiFixtu
     {
         var token = TestContext.Current.CancellationToken;
         var client = api.Client("sk-wrong");
-        var forwarded = api.Upstream.Requests;
+        var forwarded = api.Upstream.Requests.Count;
 
         var list = await Assert.ThrowsAsync<ClientResultException>(async () =>
         {
@@ -49,7 +49,7 @@ public sealed class AuthenticationTests(ApiFixture api) : IClassFixture<ApiFixtu
         var proxy = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("Hi")], cancellationToken: token));
 
         Assert.All(new[] { list, get, delete, proxy }, error => Assert.Equal(401, error.Status));
-        Assert.Equal(forwarded, api.Upstream.Requests);
+        Assert.Equal(forwarded, api.Upstream.Requests.Count);
     }
 
     [Fact]

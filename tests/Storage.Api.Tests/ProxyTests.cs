@@ -12,8 +12,26 @@ namespace Storage.Api.Tests;
 /// </summary>
 public sealed class ProxyTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
+    /// <summary>Fixtures the recording proxy replays: the shared ones of several vendors when present, and the samples.</summary>
+    public static TheoryData<string> ReplayFiles()
+    {
+        string[] shared = ["openai-hello-basic.json", "openai-parallel-tool-calls.json", "deepseek-reasoner-reasoning-content.json", "groq-compound-executed-tools.json"];
+        var files = new TheoryData<string>();
+        foreach (var name in shared)
+        {
+            if (Fixtures.SharedCompletionsDirectory is { } directory && File.Exists(Path.Combine(directory, name)))
+            {
+                files.Add(Path.Combine(directory, name));
+            }
+        }
+
+        files.Add(Path.Combine(Fixtures.SamplesDirectory, "01-support-answer.json"));
+        files.Add(Path.Combine(Fixtures.SamplesDirectory, "02-weather-tool-call.json"));
+        return files;
+    }
+
     [Theory]
-    [MemberData(nameof(TestCompletions.ReplayFiles), MemberType = typeof(TestCompletions))]
+    [MemberData(nameof(ReplayFiles))]
     public async Task A_stored_call_returns_the_upstream_answer_unchanged_and_stores_it(string file)
     {
         var token = TestContext.Current.CancellationToken;

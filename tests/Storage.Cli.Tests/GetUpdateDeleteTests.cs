@@ -10,7 +10,7 @@ public sealed class GetUpdateDeleteTests(MigratedDatabase database) : IClassFixt
     [Fact]
     public async Task Get_prints_the_stored_completion_as_wire_json()
     {
-        var body = Completions.Json("get-one", Created, usage: (3, 4));
+        var body = TestCompletions.Json("get-one", Created, usage: (3, 4));
         await database.RunWithInputAsync(body, "import", "-");
 
         var result = await database.RunAsync("get", "get-one");
@@ -33,8 +33,8 @@ public sealed class GetUpdateDeleteTests(MigratedDatabase database) : IClassFixt
     [Fact]
     public async Task Get_of_a_shared_id_prints_the_most_recently_stored_and_says_so()
     {
-        var first = Completions.Json("shared-id", Created, content: "first");
-        var second = Completions.Json("shared-id", Created, content: "second");
+        var first = TestCompletions.Json("shared-id", Created, content: "first");
+        var second = TestCompletions.Json("shared-id", Created, content: "second");
         await database.RunWithInputAsync(first, "import", "-");
         await database.RunWithInputAsync(second, "import", "-");
 
@@ -49,7 +49,7 @@ public sealed class GetUpdateDeleteTests(MigratedDatabase database) : IClassFixt
     public async Task Update_metadata_replaces_the_map_and_prints_the_completion()
     {
         await database.RunWithInputAsync(
-            Completions.Json("update-me", Created, metadata: new Dictionary<string, string> { ["old"] = "1" }), "import", "-");
+            TestCompletions.Json("update-me", Created, metadata: new Dictionary<string, string> { ["old"] = "1" }), "import", "-");
 
         var updated = await database.RunAsync("update-metadata", "update-me", "tenant=acme", "note=a=b", "empty=");
         var read = await database.RunAsync("get", "update-me");
@@ -62,7 +62,7 @@ public sealed class GetUpdateDeleteTests(MigratedDatabase database) : IClassFixt
     [Fact]
     public async Task Update_metadata_of_a_missing_id_or_over_the_limits_fails_cleanly()
     {
-        await database.RunWithInputAsync(Completions.Json("limits", Created), "import", "-");
+        await database.RunWithInputAsync(TestCompletions.Json("limits", Created), "import", "-");
 
         var missing = await database.RunAsync("update-metadata", "no-such-completion", "a=b");
         var tooLong = await database.RunAsync("update-metadata", "limits", $"{new string('k', 65)}=v");
@@ -78,7 +78,7 @@ public sealed class GetUpdateDeleteTests(MigratedDatabase database) : IClassFixt
     [Fact]
     public async Task Delete_prints_the_deletion_object_and_a_second_delete_fails()
     {
-        await database.RunWithInputAsync(Completions.Json("delete-me", Created), "import", "-");
+        await database.RunWithInputAsync(TestCompletions.Json("delete-me", Created), "import", "-");
 
         var deleted = await database.RunAsync("delete", "delete-me");
         var again = await database.RunAsync("delete", "delete-me");

@@ -11,16 +11,16 @@ public sealed class ImportRejectionTests(MigratedDatabase database) : IClassFixt
         var run = Guid.NewGuid().ToString("N");
         string[] lines =
         [
-            Completions.Json($"good-1-{run}", Created),
+            TestCompletions.Json($"good-1-{run}", Created),
             $$"""{"id":"malformed-{{run}}","object":"chat.completion",""",
-            Completions.Json($"nul-escaped-{run}", Created, content: "a\u0000b"),
+            TestCompletions.Json($"nul-escaped-{run}", Created, content: "a\u0000b"),
             "",
             $$"""{"id":"no-model-{{run}}","object":"chat.completion","created":1764000000,"choices":[]}""",
-            Completions.Json($"good-2-{run}", Created.AddSeconds(1)),
+            TestCompletions.Json($"good-2-{run}", Created.AddSeconds(1)),
             $$$"""{"id":"nul-raw-{{{run}}}","object":"chat.completion","created":1764000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"a{{{'\0'}}}b"}}]}""",
-            Completions.Json($"good-3-{run}", Created.AddSeconds(2)),
+            TestCompletions.Json($"good-3-{run}", Created.AddSeconds(2)),
         ];
-        using var file = Completions.File(".jsonl", string.Join('\n', lines) + '\n');
+        using var file = new TemporaryFile(".jsonl", string.Join('\n', lines) + '\n');
 
         var result = await database.RunAsync("import", file.Path);
 
@@ -49,12 +49,12 @@ public sealed class ImportRejectionTests(MigratedDatabase database) : IClassFixt
         var run = Guid.NewGuid().ToString("N");
         var array = $$"""
             [
-              {{Completions.Json($"first-{run}", Created)}},
+              {{TestCompletions.Json($"first-{run}", Created)}},
               {"id":"no-choices-{{run}}","object":"chat.completion","created":1764000000,"model":"m"},
-              {{Completions.Json($"third-{run}", Created)}}
+              {{TestCompletions.Json($"third-{run}", Created)}}
             ]
             """;
-        using var file = Completions.File(".json", array);
+        using var file = new TemporaryFile(".json", array);
 
         var result = await database.RunAsync("import", file.Path);
 
@@ -67,7 +67,7 @@ public sealed class ImportRejectionTests(MigratedDatabase database) : IClassFixt
     public async Task Malformed_json_inside_an_array_keeps_what_came_before_and_reports_the_rest_as_skipped()
     {
         var run = Guid.NewGuid().ToString("N");
-        using var file = Completions.File(".json", $"[{Completions.Json($"before-{run}", Created)}, {{\"id\": ");
+        using var file = new TemporaryFile(".json", $"[{TestCompletions.Json($"before-{run}", Created)}, {{\"id\": ");
 
         var result = await database.RunAsync("import", file.Path);
 
@@ -80,7 +80,7 @@ public sealed class ImportRejectionTests(MigratedDatabase database) : IClassFixt
     public async Task Standard_input_is_read_as_json_lines_and_named_in_messages()
     {
         var run = Guid.NewGuid().ToString("N");
-        var input = Completions.Json($"stdin-{run}", Created) + "\nnot json\n";
+        var input = TestCompletions.Json($"stdin-{run}", Created) + "\nnot json\n";
 
         var result = await database.RunWithInputAsync(input, "import", "-");
 
@@ -93,8 +93,8 @@ public sealed class ImportRejectionTests(MigratedDatabase database) : IClassFixt
     public async Task A_missing_file_or_an_unknown_kind_stops_before_anything_is_stored()
     {
         var run = Guid.NewGuid().ToString("N");
-        using var good = Completions.File(".jsonl", Completions.Json($"not-stored-{run}", Created));
-        using var text = Completions.File(".txt", "");
+        using var good = new TemporaryFile(".jsonl", TestCompletions.Json($"not-stored-{run}", Created));
+        using var text = new TemporaryFile(".txt", "");
 
         var missing = await database.RunAsync("import", good.Path, "/nonexistent/completions.jsonl");
         var unknown = await database.RunAsync("import", good.Path, text.Path);

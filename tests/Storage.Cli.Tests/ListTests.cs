@@ -15,7 +15,7 @@ public sealed class ListTests(MigratedDatabase database) : IClassFixture<Migrate
 
     public async ValueTask InitializeAsync()
     {
-        var lines = Stored.Select(c => Completions.Json(c.Id, c.Created, c.Model, new Dictionary<string, string> { ["tenant"] = c.Tenant }));
+        var lines = Stored.Select(c => TestCompletions.Json(c.Id, c.Created, c.Model, new Dictionary<string, string> { ["tenant"] = c.Tenant }));
         var imported = await database.RunWithInputAsync(string.Join('\n', lines), "import", "-");
         Assert.True(imported.ExitCode == 0, imported.ToString());
     }

@@ -12,7 +12,7 @@ public sealed partial class PruneTests(MigratedDatabase database) : IClassFixtur
         // Ages in days; the ones past 30 days go.
         int[] ages = [1, 10, 29, 31, 40, 100, 400];
         var tag = new Dictionary<string, string> { ["test"] = "ages" };
-        var lines = ages.Select(age => Completions.Json($"prune-{age}", now.AddDays(-age), metadata: tag));
+        var lines = ages.Select(age => TestCompletions.Json($"prune-{age}", now.AddDays(-age), metadata: tag));
         Assert.Equal(0, (await database.RunWithInputAsync(string.Join('\n', lines), "import", "-")).ExitCode);
         var before = await database.RunAsync("export", "--metadata", "test=ages");
 
@@ -27,7 +27,7 @@ public sealed partial class PruneTests(MigratedDatabase database) : IClassFixtur
         Assert.Equal(before.Out, afterDryRun.Out);
         Assert.True(pruned.ExitCode == 0, pruned.ToString());
         Assert.Equal(4, Count(Deleted(), pruned.Out));
-        Assert.Equal(["prune-1", "prune-10", "prune-29"], Completions.Ids(afterPrune.OutLines).Order());
+        Assert.Equal(["prune-1", "prune-10", "prune-29"], TestCompletions.Ids(afterPrune.OutLines).Order());
     }
 
     [Fact]
@@ -37,10 +37,10 @@ public sealed partial class PruneTests(MigratedDatabase database) : IClassFixtur
         var acme = new Dictionary<string, string> { ["tenant"] = "acme" };
         string[] lines =
         [
-            Completions.Json("scoped-match", old, model: "scoped", metadata: acme),
-            Completions.Json("scoped-other-tenant", old, model: "scoped", metadata: new Dictionary<string, string> { ["tenant"] = "globex" }),
-            Completions.Json("scoped-other-model", old, model: "other-scoped", metadata: acme),
-            Completions.Json("scoped-recent", DateTimeOffset.UtcNow.AddHours(-1), model: "scoped", metadata: acme),
+            TestCompletions.Json("scoped-match", old, model: "scoped", metadata: acme),
+            TestCompletions.Json("scoped-other-tenant", old, model: "scoped", metadata: new Dictionary<string, string> { ["tenant"] = "globex" }),
+            TestCompletions.Json("scoped-other-model", old, model: "other-scoped", metadata: acme),
+            TestCompletions.Json("scoped-recent", DateTimeOffset.UtcNow.AddHours(-1), model: "scoped", metadata: acme),
         ];
         Assert.Equal(0, (await database.RunWithInputAsync(string.Join('\n', lines), "import", "-")).ExitCode);
 

@@ -8,7 +8,7 @@ public sealed class TenantTests(MigratedDatabase database) : IClassFixture<Migra
     [Fact]
     public async Task Commands_with_a_tenant_see_only_that_tenants_completions()
     {
-        var body = Completions.Json("tenant-cli-one", Created, usage: (3, 4));
+        var body = TestCompletions.Json("tenant-cli-one", Created, usage: (3, 4));
         var imported = await database.RunWithInputAsync(body, "import", "-", "--tenant", "acme");
         Assert.True(imported.ExitCode == 0, imported.ToString());
 

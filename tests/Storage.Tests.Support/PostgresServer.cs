@@ -1,4 +1,8 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Npgsql;
+using Storage.Connection;
 using Testcontainers.PostgreSql;
 
 namespace Storage.Tests.Support;
@@ -55,12 +59,13 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a new cluster from the installed PostgreSQL binaries. A non-durable one skips fsync and friends,
-    /// which is faster but loses data if the server crashes.
+    /// Starts a new cluster from the installed PostgreSQL binaries, in a temporary directory on 127.0.0.1 and a free port,
+    /// removed when this is disposed or the test process ends. A non-durable one skips fsync and friends, which is faster
+    /// but loses data if the server crashes.
     /// </summary>
     public static async Task<PostgresServer> StartLocalClusterAsync(bool durable, CancellationToken cancellationToken = default)
     {
-        var cluster = await LocalCluster.StartAsync(durable, cancellationToken).ConfigureAwait(false);
+        var cluster = await ThrowawayCluster.StartAsync(durable, cancellationToken).ConfigureAwait(false);
         return new PostgresServer(cluster.ConnectionString, cluster.Description, cluster);
     }
 
@@ -136,7 +141,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private LocalCluster OwnedCluster => _owned as LocalCluster
+    private PostgresCluster OwnedCluster => (_owned as ThrowawayCluster)?.Cluster
         ?? throw new InvalidOperationException($"Only a local cluster can be killed and restarted, not {Description}.");
 
     private static string QuoteIdentifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
@@ -156,5 +161,96 @@ public sealed class PostgresServer : IAsyncDisposable
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A <see cref="PostgresCluster"/> that exists for one test run: removed on dispose, and on exit when nobody disposes it.</summary>
+    private sealed class ThrowawayCluster : IAsyncDisposable
+    {
+        private const string Superuser = "postgres";
+        // As root, when the system has no postgres user (no packaged server), the tests make one of their own.
+        private const string FallbackOsUser = "storagetest";
+
+        private readonly string _password = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        private readonly EventHandler _onProcessExit;
+        private readonly PosixSignalRegistration[] _onSignals;
+        private int _removed;
+
+        private ThrowawayCluster(PostgresCluster cluster)
+        {
+            Cluster = cluster;
+            // A test run that ends without disposing must not leave a server running. Since .NET 10, SIGTERM and
+            // Ctrl+C no longer raise ProcessExit, so they get handlers of their own.
+            _onProcessExit = (_, _) => Remove();
+            AppDomain.CurrentDomain.ProcessExit += _onProcessExit;
+            _onSignals =
+            [
+                PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Remove()),
+                PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => Remove()),
+            ];
+        }
+
+        public PostgresCluster Cluster { get; }
+
+        public string ConnectionString => PostgresCluster.ConnectionString(Cluster.Port, Superuser, _password, "postgres");
+
+        public string Description => $"local cluster {Cluster.DataDirectory} on {IPAddress.Loopback}:{Cluster.Port}";
+
+        public static async Task<ThrowawayCluster> StartAsync(bool durable, CancellationToken cancellationToken)
+        {
+            // The same search as the storage command's development cluster.
+            var binDirectory = await PostgresBinaries.FindBinDirectoryAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException(
+                    "No PostgreSQL server binaries (initdb, pg_ctl) were found via pg_config, under /usr/lib/postgresql/*/bin or on PATH. "
+                    + "Install PostgreSQL (e.g. `apt-get install postgresql`) or set STORAGE_TEST_CONNECTION to the connection string "
+                    + "of a server whose user may CREATE DATABASE.");
+            // initdb and pg_ctl refuse to run as root.
+            string? osUser = null;
+            if (Environment.IsPrivilegedProcess)
+            {
+                osUser = await PostgresCluster.OsUserExistsAsync(PostgresCluster.ServerOsUser, cancellationToken).ConfigureAwait(false)
+                    ? PostgresCluster.ServerOsUser
+                    : FallbackOsUser;
+                await PostgresCluster.EnsureOsUserAsync(osUser, cancellationToken).ConfigureAwait(false);
+            }
+
+            var cluster = new ThrowawayCluster(
+                new PostgresCluster(Directory.CreateTempSubdirectory("storage-pg-").FullName, binDirectory, osUser));
+            try
+            {
+                await cluster.Cluster.InitializeAsync(Superuser, cluster._password, cancellationToken).ConfigureAwait(false);
+                // A throwaway cluster loses nothing if a crash corrupts it, and tests run much faster without syncs.
+                string[] settings = durable
+                    ? ["max_connections=200"]
+                    : ["max_connections=200", "fsync=off", "synchronous_commit=off", "full_page_writes=off"];
+                await cluster.Cluster.StartOnFreePortAsync(settings, cancellationToken).ConfigureAwait(false);
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            AppDomain.CurrentDomain.ProcessExit -= _onProcessExit;
+            foreach (var registration in _onSignals)
+            {
+                registration.Dispose();
+            }
+
+            await RemoveAsync().ConfigureAwait(false);
+        }
+
+        private async Task RemoveAsync()
+        {
+            if (Interlocked.Exchange(ref _removed, 1) == 0)
+            {
+                await Cluster.RemoveAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        private void Remove() => RemoveAsync().GetAwaiter().GetResult();
     }
 }

@@ -10,11 +10,11 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
     public async Task A_batch_with_replays_duplicates_and_bad_items_stores_exactly_the_good_distinct_ones()
     {
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 4 });
-        var earlier = Samples.Completion(content: "stored before");
+        var earlier = TestCompletions.Completion(content: "stored before");
         await store.SaveAsync(earlier, Token);
-        var good = Enumerable.Range(0, 6).Select(i => Samples.Completion(content: $"good {i}")).ToList();
-        var nul = Samples.Completion(content: "bad \0");
-        var noModel = Samples.Completion();
+        var good = Enumerable.Range(0, 6).Select(i => TestCompletions.Completion(content: $"good {i}")).ToList();
+        var nul = TestCompletions.Completion(content: "bad \0");
+        var noModel = TestCompletions.Completion();
         noModel.Model = null!;
         ChatCompletion[] input =
         [
@@ -46,7 +46,7 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
         // Batches of 3: a batch with a replay rolls its straight COPY back and stages, the next few stage, then
         // straight COPY resumes; every outcome must be the same as with staging throughout.
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 3 });
-        var earlier = Enumerable.Range(0, 5).Select(i => Samples.Completion(content: $"stored before {i}")).ToList();
+        var earlier = Enumerable.Range(0, 5).Select(i => TestCompletions.Completion(content: $"stored before {i}")).ToList();
         foreach (var completion in earlier)
         {
             await store.SaveAsync(completion, Token);
@@ -57,7 +57,7 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
         var fresh = new List<string>();
         for (var i = 0; i < 60; i++)
         {
-            var completion = Samples.Completion(content: $"fresh {i}");
+            var completion = TestCompletions.Completion(content: $"fresh {i}");
             input.Add(completion);
             fresh.Add(completion.Id);
             expected.Add(SaveOutcome.Stored);
@@ -122,7 +122,7 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
     public async Task An_input_that_fails_mid_way_leaves_no_batch_being_written_behind_the_callers_back()
     {
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 10 });
-        var input = Enumerable.Range(0, 15).Select(i => Samples.Completion(content: $"failing input {i}")).ToList();
+        var input = Enumerable.Range(0, 15).Select(i => TestCompletions.Completion(content: $"failing input {i}")).ToList();
 
         // Batch 1 is handed to a background write at item 10; the input then fails while it is in flight.
         var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>

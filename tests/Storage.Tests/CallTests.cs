@@ -26,7 +26,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task The_call_is_stored_beside_the_completion_and_read_back_whole(string path)
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion(model: $"model-{Guid.NewGuid():N}"));
+        var completion = WithCall(TestCompletions.Completion(model: $"model-{Guid.NewGuid():N}"));
         var call = completion.Call!;
 
         await SaveAsync(store, completion, path);
@@ -49,7 +49,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task A_completion_without_a_call_reads_back_without_one_and_has_no_messages()
     {
         await using var store = database.CreateStore();
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await store.SaveAsync(completion, Token);
 
         Assert.Null((await store.GetAsync(completion.Id, Token))!.Call);
@@ -64,7 +64,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task A_replay_with_another_call_is_already_stored_and_keeps_the_first_call()
     {
         await using var store = database.CreateStore();
-        var json = ChatCompletionJson.Serialize(Samples.Completion());
+        var json = ChatCompletionJson.Serialize(TestCompletions.Completion());
         var first = WithCall(ChatCompletionJson.Parse(json));
         var replay = WithCall(ChatCompletionJson.Parse(json));
         replay.Call!.TraceId = "ffffffffffffffffffffffffffffffff";
@@ -80,7 +80,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task Unstorable_text_in_the_request_is_rejected_by_name_and_nothing_is_stored()
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion());
+        var completion = WithCall(TestCompletions.Completion());
         completion.Call!.Request = JsonElement.Parse("""{"messages":[{"role":"user","content":"a\u0000b"}]}""");
 
         var rejected = await Assert.ThrowsAsync<ChatCompletionValidationException>(() => store.SaveAsync(completion, Token));
@@ -94,7 +94,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task A_member_name_twice_in_one_object_of_the_request_is_rejected_by_name()
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion());
+        var completion = WithCall(TestCompletions.Completion());
         // jsonb would keep only the last "role", so the request would not read back as it was given.
         completion.Call!.Request = JsonElement.Parse("""{"messages":[{"role":"user","role":"system","content":"hi"}]}""");
 
@@ -122,7 +122,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task Messages_are_listed_in_openais_shape_and_paged_by_id_in_both_orders()
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion());
+        var completion = WithCall(TestCompletions.Completion());
         await store.SaveAsync(completion, Token);
         var id = completion.Id;
 
@@ -160,7 +160,7 @@ public sealed class CallTests(MigratedDatabase database) : IClassFixture<Migrate
     public async Task Messages_after_an_unknown_message_id_are_not_found(string after)
     {
         await using var store = database.CreateStore();
-        var completion = WithCall(Samples.Completion());
+        var completion = WithCall(TestCompletions.Completion());
         await store.SaveAsync(completion, Token);
 
         var missing = await Assert.ThrowsAsync<ChatCompletionNotFoundException>(() =>

@@ -13,7 +13,7 @@ public sealed class CompressionTests(MigratedDatabase database) : IClassFixture<
     {
         await using var store = database.CreateStore();
         // Repetitive text well past the 2 KB at which PostgreSQL starts compressing.
-        var completion = Samples.Completion(content: string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 400)));
+        var completion = TestCompletions.Completion(content: string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 400)));
         if (path == "single")
         {
             await store.SaveAsync(completion, Token);

@@ -49,7 +49,7 @@ public sealed class ContentHashTests
     {
         for (var choices = 1; choices <= 4; choices++)
         {
-            var completion = Samples.Completion(content: new string('x', 1000 * choices), choices: choices);
+            var completion = TestCompletions.Completion(content: new string('x', 1000 * choices), choices: choices);
             completion.Usage!.PromptTokensDetails = new ChatPromptTokensDetails { CachedTokens = 3 };
             completion.ServiceTier = "default";
             AssertSameAsOracle(completion);
@@ -68,7 +68,7 @@ public sealed class ContentHashTests
         for (var i = 0; i < 300; i++)
         {
             var extension = RandomValue(random, depth: 0);
-            var json = Samples.Json($"\"{RandomText(random)}\",\"x_{i}\":{extension}")
+            var json = TestCompletions.Json($"\"{RandomText(random)}\",\"x_{i}\":{extension}")
                 .Replace("\"object\":", $"\"{RandomText(random)}\":{RandomValue(random, 2)},\"object\":", StringComparison.Ordinal);
             ChatCompletion completion;
             try
@@ -103,7 +103,7 @@ public sealed class ContentHashTests
             Assert.Equal(ContentHashOracle.Compute(completion, tenant), ContentHash.Compute(completion, tenant));
         }
 
-        var sample = Samples.Completion();
+        var sample = TestCompletions.Completion();
         Assert.NotEqual(ContentHash.Compute(sample, "other"), ContentHash.Compute(sample, tenant));
     }
 
@@ -144,7 +144,7 @@ public sealed class ContentHashTests
     public void Fast_hash_fails_or_succeeds_exactly_where_the_first_implementation_does(string extension)
     {
         using var document = JsonDocument.Parse(extension);
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_vendor"] = document.RootElement.Clone() };
 
         AssertSameAsOracleOrBothFail(completion);
@@ -154,7 +154,7 @@ public sealed class ContentHashTests
     public void Duplicate_member_names_are_rejected_naming_the_member()
     {
         using var document = JsonDocument.Parse("[{\"b\":{\"x\":1,\"y\":2,\"x\":1}}]");
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.Choices[0].Message.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_vendor"] = document.RootElement.Clone() };
 
         var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
@@ -167,7 +167,7 @@ public sealed class ContentHashTests
     public void An_extension_member_named_like_a_typed_member_is_rejected()
     {
         using var document = JsonDocument.Parse("\"other-model\"");
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["model"] = document.RootElement.Clone() };
 
         var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
@@ -180,7 +180,7 @@ public sealed class ContentHashTests
     {
         var json = string.Concat(Enumerable.Repeat("[", 70)) + "1" + string.Concat(Enumerable.Repeat("]", 70));
         using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 1000 });
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_deep"] = document.RootElement.Clone() };
 
         var error = Assert.Throws<ChatCompletionValidationException>(() => ContentHash.Compute(completion, ""));
@@ -199,7 +199,7 @@ public sealed class ContentHashTests
     {
         var json = string.Concat(Enumerable.Repeat("[", depth)) + "1" + string.Concat(Enumerable.Repeat("]", depth));
         using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 1000 });
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_deep"] = document.RootElement.Clone() };
 
         AssertSameAsOracleOrBothFail(completion);
@@ -207,7 +207,7 @@ public sealed class ContentHashTests
 
     private static ChatCompletion WithExtension(string json)
     {
-        var completion = Samples.Completion(id: "chatcmpl-number");
+        var completion = TestCompletions.Completion(id: "chatcmpl-number");
         completion.Created = DateTimeOffset.FromUnixTimeSeconds(1_764_000_000);
         using var document = JsonDocument.Parse(json);
         completion.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_value"] = document.RootElement.Clone() };

@@ -37,7 +37,7 @@ public sealed class FaultBulkCrashTests
         await using var store = new ChatCompletionStore(dataSource, new ChatCompletionStoreOptions { BulkBatchSize = BatchSize });
         // A replay in every batch sends every batch down the staged path (COPY into staging tables, then INSERT … SELECT);
         // fresh batches COPY straight into the tables.
-        var replayed = Samples.Completion(choices: ChoicesPerCompletion);
+        var replayed = TestCompletions.Completion(choices: ChoicesPerCompletion);
         await store.SaveAsync(replayed, box.Token);
         var replay = ChatCompletionJson.Serialize(replayed);
         var yielded = new List<BulkSaveResult>();
@@ -50,7 +50,7 @@ public sealed class FaultBulkCrashTests
                 sent++;
                 yield return staged && i % BatchSize == 0
                     ? ChatCompletionJson.Parse(replay)
-                    : Samples.Completion(content: new string((char)('a' + (i % 26)), 2000), choices: ChoicesPerCompletion);
+                    : TestCompletions.Completion(content: new string((char)('a' + (i % 26)), 2000), choices: ChoicesPerCompletion);
             }
         }
 

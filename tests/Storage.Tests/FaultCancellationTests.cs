@@ -12,7 +12,7 @@ public sealed class FaultCancellationTests(MigratedDatabase database) : IClassFi
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
         await using var store = database.CreateStore();
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
 
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(completion, new CancellationToken(canceled: true)));
         var rows = await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", completion.Id);
@@ -30,7 +30,7 @@ public sealed class FaultCancellationTests(MigratedDatabase database) : IClassFi
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
         await using var store = database.CreateStore();
-        var completion = Samples.Completion(choices: 3);
+        var completion = TestCompletions.Completion(choices: 3);
 
         Exception error;
         long elapsed;
@@ -56,7 +56,7 @@ public sealed class FaultCancellationTests(MigratedDatabase database) : IClassFi
         var rows = await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", completion.Id);
         var choices = await ChoiceCountAsync(completion.Id);
         var next = await store.SaveAsync(completion, timeout.Token);
-        var another = await store.SaveAsync(Samples.Completion(), timeout.Token);
+        var another = await store.SaveAsync(TestCompletions.Completion(), timeout.Token);
 
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"cancellation: save cancelled after {elapsed} ms behind a lock threw {error.GetType().Name}, left rows {rows} / choices {choices}, next save {next}, another {another}");

@@ -14,7 +14,7 @@ public sealed class FaultConcurrencyTests(MigratedDatabase database) : IClassFix
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        var completion = Samples.Completion(choices: 3);
+        var completion = TestCompletions.Completion(choices: 3);
         await using var shared = database.CreateStore();
         var stores = Enumerable.Range(0, Writers).Select(_ => storePerWriter ? database.CreateStore() : shared).ToList();
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,8 +59,8 @@ public sealed class FaultConcurrencyTests(MigratedDatabase database) : IClassFix
         await using var second = database.CreateStore();
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Same vendor id and created second: only the content (and so the key) differs.
-        var a = Samples.Completion(id: id, content: "first draft", choices: 2);
-        var b = Samples.Completion(id: id, content: "second draft", choices: 2);
+        var a = TestCompletions.Completion(id: id, content: "first draft", choices: 2);
+        var b = TestCompletions.Completion(id: id, content: "second draft", choices: 2);
         b.Created = a.Created;
 
         async Task<SaveOutcome> SaveAsync(ChatCompletionStore store, ChatCompletion completion)

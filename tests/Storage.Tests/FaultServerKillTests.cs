@@ -73,7 +73,7 @@ public sealed class FaultServerKillTests
         {
             while (!stop.IsCancellationRequested)
             {
-                var batch = Enumerable.Range(0, 50).Select(_ => Samples.Completion(choices: ChoicesPerCompletion)).ToList();
+                var batch = Enumerable.Range(0, 50).Select(_ => TestCompletions.Completion(choices: ChoicesPerCompletion)).ToList();
                 await RetryAsync(name, async () =>
                 {
                     await foreach (var result in store.SaveManyAsync(batch, box.Token))
@@ -89,7 +89,7 @@ public sealed class FaultServerKillTests
         {
             while (!stop.IsCancellationRequested)
             {
-                var completion = Samples.Completion(choices: ChoicesPerCompletion);
+                var completion = TestCompletions.Completion(choices: ChoicesPerCompletion);
                 await RetryAsync(name, async () =>
                 {
                     await writer.SaveAsync(completion, box.Token);
@@ -102,7 +102,7 @@ public sealed class FaultServerKillTests
         {
             while (!stop.IsCancellationRequested)
             {
-                var completion = Samples.Completion(choices: ChoicesPerCompletion);
+                var completion = TestCompletions.Completion(choices: ChoicesPerCompletion);
                 await RetryAsync(name, async () =>
                 {
                     await store.SaveAsync(completion, box.Token);

@@ -17,7 +17,7 @@ public sealed class FaultTimeoutTests(MigratedDatabase database) : IClassFixture
         var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Options = "-c statement_timeout=200", MaxPoolSize = 2 };
         await using var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         await using var store = new ChatCompletionStore(dataSource);
-        await store.SaveAsync(Samples.Completion(), timeout.Token);
+        await store.SaveAsync(TestCompletions.Completion(), timeout.Token);
 
         ChatCompletionStoreException error;
         long elapsed;
@@ -38,14 +38,14 @@ public sealed class FaultTimeoutTests(MigratedDatabase database) : IClassFixture
                 }
                 else
                 {
-                    await store.SaveAsync(Samples.Completion(), timeout.Token);
+                    await store.SaveAsync(TestCompletions.Completion(), timeout.Token);
                 }
             });
             elapsed = stopwatch.ElapsedMilliseconds;
             await transaction.RollbackAsync(timeout.Token);
         }
 
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
         var next = await store.SaveAsync(completion, timeout.Token);
         var page = await store.ListAsync(cancellationToken: timeout.Token);
 

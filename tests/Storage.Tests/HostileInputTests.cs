@@ -146,20 +146,20 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
 
         foreach (var number in StorableNumbers)
         {
-            yield return JsonCase($"number {number} in an extension", Samples.Json().Replace("\"object\":", $"\"x_big\":{number},\"object\":", StringComparison.Ordinal), null);
-            yield return JsonCase($"number {number} nested in a message extension", Samples.Json($"\"Hi\",\"x_vendor\":{{\"n\":[{number},{{\"m\":{number}}}]}}"), null);
+            yield return JsonCase($"number {number} in an extension", TestCompletions.Json().Replace("\"object\":", $"\"x_big\":{number},\"object\":", StringComparison.Ordinal), null);
+            yield return JsonCase($"number {number} nested in a message extension", TestCompletions.Json($"\"Hi\",\"x_vendor\":{{\"n\":[{number},{{\"m\":{number}}}]}}"), null);
         }
 
         foreach (var number in UnstorableNumbers)
         {
-            yield return JsonCase($"number {number} in an extension", Samples.Json().Replace("\"object\":", $"\"x_big\":{number},\"object\":", StringComparison.Ordinal), ("x_big", ChatCompletionValidationRule.OutOfRange));
-            yield return JsonCase($"number {number} nested in a message extension", Samples.Json($"\"Hi\",\"x_vendor\":{{\"n\":[1,{{\"m\":{number}}}]}}"), ("choices[0].message.x_vendor.n[1].m", ChatCompletionValidationRule.OutOfRange));
+            yield return JsonCase($"number {number} in an extension", TestCompletions.Json().Replace("\"object\":", $"\"x_big\":{number},\"object\":", StringComparison.Ordinal), ("x_big", ChatCompletionValidationRule.OutOfRange));
+            yield return JsonCase($"number {number} nested in a message extension", TestCompletions.Json($"\"Hi\",\"x_vendor\":{{\"n\":[1,{{\"m\":{number}}}]}}"), ("choices[0].message.x_vendor.n[1].m", ChatCompletionValidationRule.OutOfRange));
             yield return ObjectCase($"number {number} in the call's request", () => With(c => c.Call = new ChatCompletionCall { StartedAt = c.Created, Request = Element($"{{\"temperature\":{number}}}") }), ("call.request.temperature", ChatCompletionValidationRule.OutOfRange));
         }
 
-        yield return JsonCase("choice index past int32", Samples.Json().Replace("\"index\":0", "\"index\":2147483648", StringComparison.Ordinal), ("choices[0].index", ChatCompletionValidationRule.InvalidValue));
-        yield return JsonCase("token counts at int64's maximum", Samples.Json().Replace("\"prompt_tokens\":1", "\"prompt_tokens\":9223372036854775807", StringComparison.Ordinal), null);
-        yield return JsonCase("a logprob past double", Samples.Json("\"Hi\"},\"logprobs\":{\"content\":[{\"token\":\"t\",\"logprob\":1e309,\"bytes\":null}]").Replace("}},\"finish_reason\"", "},\"finish_reason\"", StringComparison.Ordinal), ("choices[0].logprobs.content[0].logprob", ChatCompletionValidationRule.OutOfRange));
+        yield return JsonCase("choice index past int32", TestCompletions.Json().Replace("\"index\":0", "\"index\":2147483648", StringComparison.Ordinal), ("choices[0].index", ChatCompletionValidationRule.InvalidValue));
+        yield return JsonCase("token counts at int64's maximum", TestCompletions.Json().Replace("\"prompt_tokens\":1", "\"prompt_tokens\":9223372036854775807", StringComparison.Ordinal), null);
+        yield return JsonCase("a logprob past double", TestCompletions.Json("\"Hi\"},\"logprobs\":{\"content\":[{\"token\":\"t\",\"logprob\":1e309,\"bytes\":null}]").Replace("}},\"finish_reason\"", "},\"finish_reason\"", StringComparison.Ordinal), ("choices[0].logprobs.content[0].logprob", ChatCompletionValidationRule.OutOfRange));
         yield return ObjectCase("a NaN logprob", () => With(c => c.Choices[0].Logprobs = new ChatLogprobs { Content = [new ChatTokenLogprob { Token = "t", Logprob = double.NaN }] }), ("choices[0].logprobs.content[0].logprob", ChatCompletionValidationRule.OutOfRange));
         yield return ObjectCase("an infinite top logprob", () => With(c => c.Choices[0].Logprobs = new ChatLogprobs
         {
@@ -167,8 +167,8 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
         }), ("choices[0].logprobs.content[0].top_logprobs[0].logprob", ChatCompletionValidationRule.OutOfRange));
 
         // Nesting: the wire format allows 64 levels in all; parsing and building in code must agree on the edge.
-        yield return JsonCase("extension JSON 60 levels deep", Samples.Json().Replace("\"object\":", $"\"x_deep\":{Nested(60)},\"object\":", StringComparison.Ordinal), null);
-        yield return JsonCase("extension JSON 64 levels deep", Samples.Json().Replace("\"object\":", $"\"x_deep\":{Nested(64)},\"object\":", StringComparison.Ordinal), ("x_deep", ChatCompletionValidationRule.MalformedJson));
+        yield return JsonCase("extension JSON 60 levels deep", TestCompletions.Json().Replace("\"object\":", $"\"x_deep\":{Nested(60)},\"object\":", StringComparison.Ordinal), null);
+        yield return JsonCase("extension JSON 64 levels deep", TestCompletions.Json().Replace("\"object\":", $"\"x_deep\":{Nested(64)},\"object\":", StringComparison.Ordinal), ("x_deep", ChatCompletionValidationRule.MalformedJson));
         yield return ObjectCase("extension JSON 63 levels deep built in code", () => With(c => c.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_deep"] = Element(Nested(63)) }), null);
         yield return ObjectCase("extension JSON 100 levels deep built in code", () => With(c => c.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_deep"] = Element(Nested(100)) }),
             ("x_deep" + string.Concat(Enumerable.Repeat("[0]", 63)), ChatCompletionValidationRule.TooLarge));
@@ -177,7 +177,7 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
         yield return ObjectCase("a request 63 levels deep", () => With(c => c.Call = new ChatCompletionCall { StartedAt = c.Created, Request = Element($"{{\"messages\":[],\"x\":{Nested(63)}}}") }), null);
         yield return ObjectCase("a request 200 levels deep", () => With(c => c.Call = new ChatCompletionCall { StartedAt = c.Created, Request = Element($"{{\"messages\":[],\"x\":{Nested(200)}}}") }),
             ("call.request.x" + string.Concat(Enumerable.Repeat("[0]", 63)), ChatCompletionValidationRule.TooLarge));
-        yield return JsonCase("a member name twice in extension JSON", Samples.Json().Replace("\"object\":", "\"x_dup\":{\"a\":1,\"a\":2},\"object\":", StringComparison.Ordinal), ("x_dup", ChatCompletionValidationRule.MalformedJson));
+        yield return JsonCase("a member name twice in extension JSON", TestCompletions.Json().Replace("\"object\":", "\"x_dup\":{\"a\":1,\"a\":2},\"object\":", StringComparison.Ordinal), ("x_dup", ChatCompletionValidationRule.MalformedJson));
         yield return ObjectCase("a member name twice in extension JSON built in code", () => With(c => c.AdditionalProperties = new Dictionary<string, JsonElement> { ["x_dup"] = Element("{\"a\":1,\"b\":[],\"a\":1}") }), ("x_dup.a", ChatCompletionValidationRule.MalformedJson));
         yield return ObjectCase("an extension member named like a typed one", () => With(c => c.Choices[0].Message.AdditionalProperties = new Dictionary<string, JsonElement> { ["content"] = Element("\"shadow\"") }), ("choices[0].message.content", ChatCompletionValidationRule.InvalidValue));
 
@@ -195,17 +195,17 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
             StartedAt = DateTimeOffset.MinValue.AddTicks(10), Latency = TimeSpan.MaxValue, TimeToFirstToken = TimeSpan.Zero,
         }), null);
         yield return ObjectCase("call started at the end of time", () => With(c => c.Call = new ChatCompletionCall { StartedAt = DateTimeOffset.MaxValue }), null);
-        yield return JsonCase("created -62135596800 Unix seconds", Samples.Json().Replace("\"created\":1764000000", "\"created\":-62135596800", StringComparison.Ordinal), ("created", ChatCompletionValidationRule.OutOfRange));
+        yield return JsonCase("created -62135596800 Unix seconds", TestCompletions.Json().Replace("\"created\":1764000000", "\"created\":-62135596800", StringComparison.Ordinal), ("created", ChatCompletionValidationRule.OutOfRange));
         foreach (var seconds in new[] { -62_135_596_799L, 253_402_300_799L, 0L, -1L })
         {
-            yield return JsonCase($"created {seconds} Unix seconds", Samples.Json().Replace("\"created\":1764000000", $"\"created\":{seconds}", StringComparison.Ordinal), null);
+            yield return JsonCase($"created {seconds} Unix seconds", TestCompletions.Json().Replace("\"created\":1764000000", $"\"created\":{seconds}", StringComparison.Ordinal), null);
         }
 
         // Multi-megabyte values: under the content limit they round-trip, over it they are rejected before any work.
         yield return ObjectCase("3 MB of content with 4-byte characters", () => With(c => c.Choices[0].Message.Content = string.Concat(Enumerable.Repeat("𝄞 ü 😀 ", 400_000))), null);
         yield return ObjectCase("content one character over the 4 MB limit", () => With(c => c.Choices[0].Message.Content = new string('x', (4 * 1024 * 1024) + 1)), ("choices[0].message.content", ChatCompletionValidationRule.TooLarge));
         yield return ObjectCase("2 MB of tool arguments", () => With(c => c.Choices[0].Message.ToolCalls = [Tool(arguments: "{\"q\":\"" + new string('a', 2_000_000) + "\"}")]), null);
-        yield return JsonCase("a 3 MB extension string", Samples.Json().Replace("\"object\":", $"\"x_blob\":\"{string.Concat(Enumerable.Repeat("\\u00e9\\\"'", 500_000))}\",\"object\":", StringComparison.Ordinal), null);
+        yield return JsonCase("a 3 MB extension string", TestCompletions.Json().Replace("\"object\":", $"\"x_blob\":\"{string.Concat(Enumerable.Repeat("\\u00e9\\\"'", 500_000))}\",\"object\":", StringComparison.Ordinal), null);
 
         foreach (var (valueName, value, _) in HostileStrings.Where(h => h.Rule is null).Append(("LIKE wildcards", "%_%", null)).Append(("a quote-OR injection", "acme' OR '1'='1", null)))
         {
@@ -232,7 +232,7 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
 
     private static ChatCompletion With(Action<ChatCompletion> change)
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.Metadata!["k"] = "v";
         change(completion);
         return completion;
@@ -328,7 +328,7 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
             var path = $"tenant {Show(tenant)}";
             await using var root = database.CreateStore();
             var store = root.ForTenant(prefix + tenant);
-            var completion = Samples.Completion();
+            var completion = TestCompletions.Completion();
             await store.SaveAsync(completion, Token);
             var mine = await store.ListAsync(limit: 100, cancellationToken: Token);
             var theirs = await root.ForTenant(prefix + "other").GetAsync(completion.Id, Token);
@@ -360,7 +360,7 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
             await using var root = database.CreateStore();
             var tenant = $"{prefix}-q{Interlocked.Increment(ref _sequence)}";
             var store = root.ForTenant(tenant);
-            var completion = Samples.Completion();
+            var completion = TestCompletions.Completion();
             completion.Call = new ChatCompletionCall { StartedAt = completion.Created, Request = Element("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}") };
             await store.SaveAsync(completion, Token);
             var problems = new List<string>();
@@ -420,9 +420,9 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
             await using var root = database.CreateStore();
             var tenant = $"{prefix}-dates";
             var store = root.ForTenant(tenant);
-            var early = Samples.Completion();
+            var early = TestCompletions.Completion();
             early.Created = DateTimeOffset.MinValue.AddSeconds(1);
-            var late = Samples.Completion();
+            var late = TestCompletions.Completion();
             late.Created = DateTimeOffset.MaxValue;
             await store.SaveAsync(early, Token);
             await store.SaveAsync(late, Token);

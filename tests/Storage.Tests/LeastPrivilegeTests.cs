@@ -16,9 +16,9 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres)
         await using var roles = await RoleDatabase.CreateAsync(postgres, Token);
         await using var appSource = NpgsqlDataSource.Create(roles.AppConnectionString);
         await using var store = new ChatCompletionStore(appSource);
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(completion, Token));
-        Assert.Equal(SaveOutcome.Stored, (await store.SaveManyAsync([Samples.Completion()], Token).SingleAsync(Token)).Outcome);
+        Assert.Equal(SaveOutcome.Stored, (await store.SaveManyAsync([TestCompletions.Completion()], Token).SingleAsync(Token)).Outcome);
         var read = await store.GetWithVersionAsync(completion.Id, Token);
         await store.UpdateMetadataAsync(completion.Id, new Dictionary<string, string> { ["tenant"] = "globex" }, read!.Version, Token);
         Assert.NotEmpty((await store.ListAsync(cancellationToken: Token)).Items);

@@ -8,7 +8,7 @@ public sealed class QueryDeleteTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task Deleting_by_id_removes_the_completion_and_its_choices_and_says_whether_it_existed()
     {
-        var completion = Samples.Completion(choices: 3);
+        var completion = TestCompletions.Completion(choices: 3);
         var key = new SeededCompletion(completion).Key;
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
@@ -27,8 +27,8 @@ public sealed class QueryDeleteTests(MigratedDatabase database) : IClassFixture<
     {
         var id = $"chatcmpl-shared-{Guid.NewGuid():N}";
         await using var store = database.CreateStore();
-        await store.SaveAsync(Samples.Completion(id: id, content: "first"), Token);
-        await store.SaveAsync(Samples.Completion(id: id, content: "second"), Token);
+        await store.SaveAsync(TestCompletions.Completion(id: id, content: "first"), Token);
+        await store.SaveAsync(TestCompletions.Completion(id: id, content: "second"), Token);
 
         Assert.True(await store.DeleteAsync(id, Token));
 
@@ -50,7 +50,7 @@ public sealed class QueryDeleteTests(MigratedDatabase database) : IClassFixture<
         await using var store = database.CreateStore();
         store.DeleteBatchSize = 7;
         await QueryData.SaveAllAsync(store, remaining);
-        var other = Samples.Completion();
+        var other = TestCompletions.Completion();
         other.Created = QueryData.Instant(-5);
         other.Metadata = new Dictionary<string, string> { ["run"] = "another run" };
         await store.SaveAsync(other, Token);
@@ -97,7 +97,7 @@ public sealed class QueryDeleteTests(MigratedDatabase database) : IClassFixture<
     public async Task Retention_before_everything_deletes_nothing()
     {
         await using var store = database.CreateStore();
-        await store.SaveAsync(Samples.Completion(), Token);
+        await store.SaveAsync(TestCompletions.Completion(), Token);
         var before = await database.ScalarAsync("SELECT count(*) FROM chat_completions");
 
         var deleted = await store.DeleteCreatedBeforeAsync(DateTimeOffset.UnixEpoch, cancellationToken: Token);

@@ -23,7 +23,7 @@ public sealed class QueryPaginationTests(MigratedDatabase database) : IClassFixt
             var cursor = page.Items[^1].Created;
             foreach (var created in new[] { cursor, cursor, QueryData.Instant(-1), QueryData.Instant(11), cursor.AddSeconds(1), cursor.AddSeconds(-1) })
             {
-                var extra = new SeededCompletion(Tag(Samples.Completion(id: $"chatcmpl-{run}-new-{inserted++}"), run).Completion);
+                var extra = new SeededCompletion(Tag(TestCompletions.Completion(id: $"chatcmpl-{run}-new-{inserted++}"), run).Completion);
                 extra.Completion.Created = created;
                 Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(extra.Completion, Token));
             }
@@ -48,7 +48,7 @@ public sealed class QueryPaginationTests(MigratedDatabase database) : IClassFixt
         var completions = new (string Id, int Instant)[] { ("a", 1), (duplicate, 5), ("b", 3), ("c", 4), ("d", 6), (duplicate, 2) };
         foreach (var (id, instant) in completions)
         {
-            var completion = Tag(Samples.Completion(id: id == duplicate ? id : $"chatcmpl-{run}-{id}"), run).Completion;
+            var completion = Tag(TestCompletions.Completion(id: id == duplicate ? id : $"chatcmpl-{run}-{id}"), run).Completion;
             completion.Created = QueryData.Instant(instant);
             await store.SaveAsync(completion, Token);
         }

@@ -10,7 +10,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task Two_updates_from_the_same_read_the_second_gets_a_concurrency_error_and_the_first_wins()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
         var read = await store.GetWithVersionAsync(completion.Id, Token);
@@ -30,7 +30,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task Concurrent_updates_from_one_version_let_exactly_one_win()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
         var read = await store.GetWithVersionAsync(completion.Id, Token);
@@ -56,7 +56,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task An_update_replaces_the_whole_map_and_keeps_the_content_hash_so_a_replay_is_still_recognised()
     {
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
         var original = ChatCompletionJson.Serialize(completion);
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
@@ -78,7 +78,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task Null_metadata_removes_the_map_and_without_a_version_the_last_writer_wins()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
 
@@ -112,7 +112,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
             "nul in a value" => Map(("note", "a\0b")),
             _ => Map(("note", null!)),
         };
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
         var before = await store.GetWithVersionAsync(completion.Id, Token);
@@ -130,7 +130,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task The_limits_can_be_turned_off_for_updates_as_for_saves()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false });
         await store.SaveAsync(completion, Token);
         var wide = Enumerable.Range(0, 20).ToDictionary(i => $"k{i}", i => new string('v', 600));
@@ -157,7 +157,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task A_deleted_completion_fails_an_update_with_its_old_version()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
         var read = await store.GetWithVersionAsync(completion.Id, Token);
@@ -175,9 +175,9 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     {
         var id = $"chatcmpl-reused-{Guid.NewGuid():N}";
         await using var store = database.CreateStore();
-        await store.SaveAsync(Samples.Completion(id: id, content: "first"), Token);
+        await store.SaveAsync(TestCompletions.Completion(id: id, content: "first"), Token);
         var read = await store.GetWithVersionAsync(id, Token);
-        await store.SaveAsync(Samples.Completion(id: id, content: "second"), Token);
+        await store.SaveAsync(TestCompletions.Completion(id: id, content: "second"), Token);
 
         await Assert.ThrowsAsync<ChatCompletionConcurrencyException>(() => store.UpdateMetadataAsync(id, Map(("a", "b")), read!.Version, Token));
 
@@ -190,7 +190,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [InlineData("\"W/etag\"")]
     public async Task A_version_this_store_did_not_issue_never_matches(string version)
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
 
@@ -200,7 +200,7 @@ public sealed class QueryUpdateTests(MigratedDatabase database) : IClassFixture<
     [Fact]
     public async Task Saving_and_reading_report_the_same_version_until_the_next_write()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
 

@@ -14,11 +14,11 @@ public sealed class ResiliencyTests(MigratedDatabase database) : IClassFixture<M
         var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 1, ApplicationName = "storage-resiliency-test" };
         await using var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         await using var store = new ChatCompletionStore(dataSource);
-        await store.SaveAsync(Samples.Completion(), Token);
+        await store.SaveAsync(TestCompletions.Completion(), Token);
 
         var killed = await database.ScalarAsync(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'storage-resiliency-test'");
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         var outcome = await store.SaveAsync(completion, Token);
 
         Assert.Equal(1, killed);

@@ -147,7 +147,7 @@ public sealed class SecretHygieneTests(MigratedDatabase database) : IClassFixtur
 
     private static ChatCompletion Completion()
     {
-        var completion = Samples.Completion(content: Content);
+        var completion = TestCompletions.Completion(content: Content);
         completion.Metadata!["secret"] = MetadataValue;
         return completion;
     }

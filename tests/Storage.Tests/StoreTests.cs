@@ -9,7 +9,7 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
     [Fact]
     public async Task A_replay_is_recognised_whatever_the_member_order_or_number_spelling()
     {
-        var json = Samples.Json("\"Replay me\"").Replace("\"total_tokens\":3", "\"total_tokens\":3,\"cost\":0.0000412", StringComparison.Ordinal);
+        var json = TestCompletions.Json("\"Replay me\"").Replace("\"total_tokens\":3", "\"total_tokens\":3,\"cost\":0.0000412", StringComparison.Ordinal);
         // jsonb respells numbers and reorders members; an export re-imported must still be a replay.
         var respelled = JsonNode.Parse(json.Replace("0.0000412", "4.120E-5", StringComparison.Ordinal))!.AsObject();
         var reordered = new JsonObject(respelled.Reverse().Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
@@ -25,8 +25,8 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
     [Fact]
     public async Task Distinct_completions_sharing_a_vendor_id_are_both_kept_and_the_latest_is_returned()
     {
-        var first = Samples.Completion(id: "chatcmpl-213", content: "before the restart");
-        var second = Samples.Completion(id: "chatcmpl-213", content: "after the restart");
+        var first = TestCompletions.Completion(id: "chatcmpl-213", content: "before the restart");
+        var second = TestCompletions.Completion(id: "chatcmpl-213", content: "after the restart");
         await using var store = database.CreateStore();
 
         await store.SaveAsync(first, Token);
@@ -42,7 +42,7 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
     [Fact]
     public async Task An_empty_vendor_id_is_a_valid_id()
     {
-        var completion = Samples.Completion(id: "");
+        var completion = TestCompletions.Completion(id: "");
         await using var store = database.CreateStore();
 
         Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(completion, Token));
@@ -89,7 +89,7 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
             END $$;
             CREATE TRIGGER fail_on_boom BEFORE INSERT ON chat_completion_choices FOR EACH ROW EXECUTE FUNCTION fail_on_boom();
             """);
-        var doomed = Samples.Completion(choices: 3);
+        var doomed = TestCompletions.Completion(choices: 3);
         doomed.Choices[2].FinishReason = "boom";
         await using var store = database.CreateStore();
 
@@ -99,13 +99,13 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
         Assert.DoesNotContain("injected failure", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", doomed.Id));
         Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM chat_completion_choices c WHERE NOT EXISTS (SELECT 1 FROM chat_completions p WHERE p.completion_key = c.completion_key)"));
-        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(Samples.Completion(choices: 3), Token));
+        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(TestCompletions.Completion(choices: 3), Token));
     }
 
     [Fact]
     public async Task Deleting_a_completion_row_deletes_its_choices()
     {
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
         await using var store = database.CreateStore();
         await store.SaveAsync(completion, Token);
 
@@ -117,7 +117,7 @@ public sealed class StoreTests(MigratedDatabase database) : IClassFixture<Migrat
     [Fact]
     public async Task Created_is_kept_in_utc_whole_seconds()
     {
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         completion.Created = new DateTimeOffset(2026, 11, 25, 12, 0, 0, 999, TimeSpan.FromHours(2));
         await using var store = database.CreateStore();
 

@@ -20,8 +20,8 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
         // A model of its own, so the other tests' completions in this database never count.
         var model = $"model-{Guid.NewGuid():N}";
         var only = new ChatCompletionFilter { Model = model };
-        var completion = Samples.Completion(model: model);
-        var other = Samples.Completion(model: model);
+        var completion = TestCompletions.Completion(model: model);
+        var other = TestCompletions.Completion(model: model);
         Assert.Equal(SaveOutcome.Stored, await acme.SaveAsync(completion, Token));
         Assert.Equal(SaveOutcome.Stored, (await acme.SaveManyAsync([other], Token).SingleAsync(Token)).Outcome);
 
@@ -51,7 +51,7 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
     public async Task The_same_completion_is_stored_once_per_tenant_and_a_replay_is_recognised_within_its_tenant()
     {
         await using var store = database.CreateStore();
-        var completion = Samples.Completion();
+        var completion = TestCompletions.Completion();
         var json = ChatCompletionJson.Serialize(completion);
 
         Assert.Equal(SaveOutcome.Stored, await store.ForTenant("initech").SaveAsync(ChatCompletionJson.Parse(json), Token));
@@ -84,10 +84,10 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
         // One pooled connection, so every store and raw command below reuses the same server session.
         await using var app = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(roles.AppConnectionString) { MaxPoolSize = 1 }.ConnectionString);
         await using var store = new ChatCompletionStore(app);
-        var acme = Samples.Completion();
-        var unscoped = Samples.Completion();
+        var acme = TestCompletions.Completion();
+        var unscoped = TestCompletions.Completion();
         Assert.Equal(SaveOutcome.Stored, await store.ForTenant("acme").SaveAsync(acme, Token));
-        Assert.Equal(SaveOutcome.Stored, (await store.ForTenant("acme").SaveManyAsync([Samples.Completion()], Token).SingleAsync(Token)).Outcome);
+        Assert.Equal(SaveOutcome.Stored, (await store.ForTenant("acme").SaveManyAsync([TestCompletions.Completion()], Token).SingleAsync(Token)).Outcome);
         Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(unscoped, Token));
 
         // Raw SQL on the connection the tenant store just used: the session no longer names the tenant, so only the

@@ -5,7 +5,7 @@ namespace Storage.Tests;
 /// <summary>Bad input gets a typed error naming the field and the rule, and nothing is written.</summary>
 public sealed class ValidationTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
 {
-    private static readonly string Valid = Samples.Json("\"Hi\"");
+    private static readonly string Valid = TestCompletions.Json("\"Hi\"");
 
     public static TheoryData<string, string, ChatCompletionValidationRule> WireCases() => new()
     {
@@ -72,7 +72,7 @@ public sealed class ValidationTests(MigratedDatabase database) : IClassFixture<M
     [MemberData(nameof(ObjectCases))]
     public async Task Bad_objects_are_rejected_naming_the_field_and_nothing_is_stored(string @case, string field, ChatCompletionValidationRule rule)
     {
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
         var message = completion.Choices[0].Message;
         switch (@case)
         {
@@ -99,15 +99,15 @@ public sealed class ValidationTests(MigratedDatabase database) : IClassFixture<M
         Assert.Equal(field, error.Field);
         Assert.Equal(before, await CountAsync());
         // The store is not left in a bad state: the next write works.
-        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(Samples.Completion(), TestContext.Current.CancellationToken));
+        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(TestCompletions.Completion(), TestContext.Current.CancellationToken));
     }
 
     [Fact]
     public async Task Metadata_limits_can_be_turned_off_and_characters_are_counted_as_people_count_them()
     {
-        var wide = Samples.Completion();
+        var wide = TestCompletions.Completion();
         wide.Metadata = Enumerable.Range(0, 20).ToDictionary(i => $"k{i}", i => new string('v', 600));
-        var emoji = Samples.Completion();
+        var emoji = TestCompletions.Completion();
         emoji.Metadata = new Dictionary<string, string> { [string.Concat(Enumerable.Repeat("😀", 64))] = "ok" };
 
         await using var lenient = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false });
@@ -120,7 +120,7 @@ public sealed class ValidationTests(MigratedDatabase database) : IClassFixture<M
     [Fact]
     public async Task Four_byte_characters_and_multi_megabyte_content_round_trip()
     {
-        var big = Samples.Completion(content: string.Concat(Enumerable.Repeat("𝄞 music ", 400_000)));
+        var big = TestCompletions.Completion(content: string.Concat(Enumerable.Repeat("𝄞 music ", 400_000)));
         await using var store = database.CreateStore();
 
         await store.SaveAsync(big, TestContext.Current.CancellationToken);

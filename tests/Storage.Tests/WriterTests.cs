@@ -10,7 +10,7 @@ public sealed class WriterTests(MigratedDatabase database) : IClassFixture<Migra
     [Fact]
     public async Task Disposing_flushes_everything_queued()
     {
-        var completions = Enumerable.Range(0, 500).Select(i => Samples.Completion(content: $"queued {i}")).ToList();
+        var completions = Enumerable.Range(0, 500).Select(i => TestCompletions.Completion(content: $"queued {i}")).ToList();
         await using var store = database.CreateStore();
         var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions { BatchSize = 64, FlushInterval = TimeSpan.FromSeconds(30) });
 
@@ -28,7 +28,7 @@ public sealed class WriterTests(MigratedDatabase database) : IClassFixture<Migra
     public async Task A_flush_retried_after_a_partial_failure_sends_again_only_what_was_not_written()
     {
         var suffix = Guid.NewGuid().ToString("N");
-        var (first, failing, last) = (Samples.Completion($"writer-first-{suffix}"), Samples.Completion($"writer-fail-{suffix}"), Samples.Completion($"writer-last-{suffix}"));
+        var (first, failing, last) = (TestCompletions.Completion($"writer-first-{suffix}"), TestCompletions.Completion($"writer-fail-{suffix}"), TestCompletions.Completion($"writer-last-{suffix}"));
         // Inserting the second completion fails once with a serialization failure (transient); sequences count outside
         // transactions, so they also count the attempts that rolled back.
         await database.ExecuteAsync($$"""
@@ -67,8 +67,8 @@ public sealed class WriterTests(MigratedDatabase database) : IClassFixture<Migra
     {
         await using var store = database.CreateStore();
         await using var writer = new ChatCompletionWriter(store, new ChatCompletionWriterOptions { FlushInterval = TimeSpan.FromMilliseconds(20) });
-        var completion = Samples.Completion();
-        var bad = Samples.Completion(content: "nul \0");
+        var completion = TestCompletions.Completion();
+        var bad = TestCompletions.Completion(content: "nul \0");
 
         var first = await writer.SaveAsync(completion, Token);
         var stored = await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE id = $1", completion.Id);
@@ -111,7 +111,7 @@ public sealed class WriterTests(MigratedDatabase database) : IClassFixture<Migra
         var refused = 0;
         for (var i = 0; i < 100; i++)
         {
-            var completion = Samples.Completion(content: $"burst {i}");
+            var completion = TestCompletions.Completion(content: $"burst {i}");
             if (await writer.EnqueueAsync(completion, Token))
             {
                 accepted.Add(completion);
