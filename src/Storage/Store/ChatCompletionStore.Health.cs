@@ -1,4 +1,3 @@
-using Npgsql;
 using Storage.Internal;
 
 namespace Storage;
@@ -6,17 +5,10 @@ namespace Storage;
 public sealed partial class ChatCompletionStore
 {
     /// <summary>Whether the database answers and holds the schema (the migrations were applied).</summary>
-    internal async Task<bool> HasSchemaAsync(CancellationToken cancellationToken)
-    {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.health");
-        try
+    internal Task<bool> HasSchemaAsync(CancellationToken cancellationToken) =>
+        ExecuteAsync("storage.health", "check the database", async token =>
         {
-            await using var command = _dataSource.CreateCommand("SELECT to_regclass('chat_completions') IS NOT NULL");
-            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "check the database");
-        }
-    }
+            await using var command = _dataSource.CreateCommand(HealthSql.HasSchema);
+            return await command.ExecuteScalarAsync(token).ConfigureAwait(false) is true;
+        }, cancellationToken);
 }
