@@ -124,21 +124,17 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
         // The bulk columns come from the EF model (BulkColumns): a column EF writes and COPY does not, or a value COPY reads
         // from the wrong property or writes without the model's converter, makes the two tenants' rows differ.
         var bodies = Fixtures.SharedCompletionFiles.Concat(Fixtures.SampleFiles).Select(Fixtures.Read).ToList();
-        List<ChatCompletion> Input()
+        var withCall = Samples.Completion(content: "with a call");
+        withCall.Call = new ChatCompletionCall
         {
-            var input = bodies.Select(ChatCompletionJson.Parse).ToList();
-            input.Add(Samples.Completion(content: "with a call"));
-            input[^1].Call = new ChatCompletionCall
-            {
-                StartedAt = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_560),
-                Request = System.Text.Json.JsonElement.Parse("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}"""),
-                Latency = TimeSpan.FromMilliseconds(1234.567),
-                TimeToFirstToken = TimeSpan.FromMilliseconds(87.5),
-                TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
-                SpanId = "00f067aa0ba902b7",
-            };
-            return input;
-        }
+            StartedAt = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_560),
+            Request = System.Text.Json.JsonElement.Parse("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}"""),
+            Latency = TimeSpan.FromMilliseconds(1234.567),
+            TimeToFirstToken = TimeSpan.FromMilliseconds(87.5),
+            TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+            SpanId = "00f067aa0ba902b7",
+        };
+        List<ChatCompletion> Input() => [.. bodies.Select(ChatCompletionJson.Parse), withCall];
 
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false });
         var viaEf = store.ForTenant("columns-via-ef");
