@@ -1,9 +1,6 @@
 using System.Collections;
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Unicode;
 
 namespace Storage.Internal;
 
