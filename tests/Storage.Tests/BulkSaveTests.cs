@@ -119,6 +119,44 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
+    public async Task The_bulk_path_writes_every_column_exactly_as_EF_does()
+    {
+        // The bulk columns come from the EF model (BulkColumns): a column EF writes and COPY does not, or a value COPY reads
+        // from the wrong property or writes without the model's converter, makes the two tenants' rows differ.
+        var bodies = Fixtures.SharedCompletionFiles.Concat(Fixtures.SampleFiles).Select(Fixtures.Read).ToList();
+        var withCall = Samples.Completion(content: "with a call");
+        withCall.Call = new ChatCompletionCall
+        {
+            StartedAt = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_560),
+            Request = System.Text.Json.JsonElement.Parse("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}"""),
+            Latency = TimeSpan.FromMilliseconds(1234.567),
+            TimeToFirstToken = TimeSpan.FromMilliseconds(87.5),
+            TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+            SpanId = "00f067aa0ba902b7",
+        };
+        List<ChatCompletion> Input() => [.. bodies.Select(ChatCompletionJson.Parse), withCall];
+
+        await using var store = database.CreateStore(new ChatCompletionStoreOptions { ValidateMetadata = false });
+        var viaEf = store.ForTenant("columns-via-ef");
+        foreach (var completion in Input())
+        {
+            await viaEf.SaveAsync(completion, Token);
+        }
+
+        var results = await store.ForTenant("columns-via-copy").SaveManyAsync(Input(), Token).ToListAsync(Token);
+
+        Assert.All(results, r => Assert.Null(r.Error));
+        Assert.Equal(await RowsAsync("columns-via-ef"), await RowsAsync("columns-via-copy"));
+        Assert.Equal(
+            BulkCopy.CompletionColumns.Length + BulkCopy.ChoiceColumns.Length,
+            await database.ScalarAsync(
+                "SELECT count(DISTINCT k) FROM (SELECT jsonb_object_keys(to_jsonb(c)) k FROM chat_completions c WHERE tenant = $1 UNION ALL "
+                + "SELECT 'choice.' || jsonb_object_keys(to_jsonb(h)) FROM chat_completion_choices h WHERE tenant = $1) keys "
+                + "WHERE k NOT IN ('tenant', 'stored_at', 'choice.tenant')",
+                "columns-via-ef"));
+    }
+
+    [Fact]
     public async Task An_input_that_fails_mid_way_leaves_no_batch_being_written_behind_the_callers_back()
     {
         await using var store = database.CreateStore(new ChatCompletionStoreOptions { BulkBatchSize = 10 });
@@ -147,5 +185,26 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
         }
 
         throw new InvalidOperationException("the input broke");
+    }
+
+    // Every column but the tenant, the keys and hash (which mix in the tenant) and stored_at; choices with their completion's id.
+    private async Task<List<string>> RowsAsync(string tenant)
+    {
+        await using var command = database.DataSource.CreateCommand("""
+            SELECT (to_jsonb(c) - 'tenant' - 'completion_key' - 'content_hash' - 'stored_at')::text FROM chat_completions c WHERE c.tenant = $1
+            UNION ALL
+            SELECT c.id || ' ' || (to_jsonb(h) - 'tenant' - 'completion_key')::text
+            FROM chat_completion_choices h JOIN chat_completions c USING (tenant, completion_key, created) WHERE h.tenant = $1
+            ORDER BY 1
+            """);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenant });
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Token);
+        while (await reader.ReadAsync(Token))
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
     }
 }

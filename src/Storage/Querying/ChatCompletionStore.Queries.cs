@@ -47,7 +47,6 @@ public sealed partial class ChatCompletionStore
         ChatCompletionOrder order = ChatCompletionOrder.Descending,
         CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.list");
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
         if (!Enum.IsDefined(order))
@@ -61,15 +60,9 @@ public sealed partial class ChatCompletionStore
             throw new ChatCompletionNotFoundException(after, nameof(after));
         }
 
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await CompletionQueries.ListAsync(db, filter, after, limit, order, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "list completions");
-        }
+        return await ExecuteAsync(
+                "storage.list", "list completions", (db, token) => CompletionQueries.ListAsync(db, filter, after, limit, order, token), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -115,22 +108,18 @@ public sealed partial class ChatCompletionStore
     /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
     public async Task<StoredChatCompletion?> GetWithVersionAsync(string id, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.get");
         ArgumentNullException.ThrowIfNull(id);
         if (!FilterValues.IsStorable(id))
         {
             return null;
         }
 
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return (await CompletionQueries.GetStoredAsync(db, id, cancellationToken).ConfigureAwait(false))?.ToStored();
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "read the completion");
-        }
+        return await ExecuteAsync(
+                "storage.get",
+                "read the completion",
+                async (db, token) => (await CompletionQueries.GetStoredAsync(db, id, token).ConfigureAwait(false))?.ToStored(),
+                cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -154,7 +143,6 @@ public sealed partial class ChatCompletionStore
     public async Task<StoredChatCompletion> UpdateMetadataAsync(
         string id, IDictionary<string, string>? metadata, string? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.update_metadata");
         ArgumentNullException.ThrowIfNull(id);
         _validator.ValidateMetadata(metadata);
         if (!FilterValues.IsStorable(id))
@@ -164,23 +152,18 @@ public sealed partial class ChatCompletionStore
                 : new ChatCompletionConcurrencyException(id, expectedVersion, currentVersion: null);
         }
 
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // The whole transaction is retried on a transient failure. If a commit's outcome was unknown, the retry
-            // finds the row already changed: without a version it writes the same map again; with one it reports a
-            // conflict rather than overwrite blindly, and a re-read shows the caller's own update.
-            return await db.Database.CreateExecutionStrategy()
-                .ExecuteAsync(
+        // The whole transaction is retried on a transient failure. If a commit's outcome was unknown, the retry
+        // finds the row already changed: without a version it writes the same map again; with one it reports a
+        // conflict rather than overwrite blindly, and a re-read shows the caller's own update.
+        return await ExecuteAsync(
+                "storage.update_metadata",
+                "update the metadata",
+                (db, token) => db.Database.CreateExecutionStrategy().ExecuteAsync(
                     (db, id, metadata, expectedVersion),
                     static (state, token) => CompletionQueries.UpdateMetadataAsync(state.db, state.id, state.metadata, state.expectedVersion, token),
-                    cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "update the metadata");
-        }
+                    token),
+                cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -204,7 +187,6 @@ public sealed partial class ChatCompletionStore
         ChatCompletionOrder order = ChatCompletionOrder.Ascending,
         CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.list_messages");
         ArgumentNullException.ThrowIfNull(id);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, CompletionQueries.MaxLimit);
@@ -218,19 +200,9 @@ public sealed partial class ChatCompletionStore
             throw new ChatCompletionNotFoundException(id, nameof(id));
         }
 
-        List<ChatCompletionCall?> found;
-        await using (var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false))
-        {
-            try
-            {
-                found = await CompletionQueries.CallAsync(db, id, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-            {
-                throw StoreErrors.Translate(e, "read the messages");
-            }
-        }
-
+        var found = await ExecuteAsync(
+                "storage.list_messages", "read the messages", (db, token) => CompletionQueries.CallAsync(db, id, token), cancellationToken)
+            .ConfigureAwait(false);
         return found.Count == 0
             ? throw new ChatCompletionNotFoundException(id, nameof(id))
             : RequestMessages.Page(id, found[0]?.Request, after, limit, order);
@@ -245,22 +217,14 @@ public sealed partial class ChatCompletionStore
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was deleted.</exception>
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.delete");
         ArgumentNullException.ThrowIfNull(id);
         if (!FilterValues.IsStorable(id))
         {
             return false;
         }
 
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await CompletionQueries.DeleteAsync(db, id, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "delete the completion");
-        }
+        return await ExecuteAsync("storage.delete", "delete the completion", (db, token) => CompletionQueries.DeleteAsync(db, id, token), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -277,29 +241,21 @@ public sealed partial class ChatCompletionStore
     public async Task<long> DeleteCreatedBeforeAsync(
         DateTimeOffset createdBefore, ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.delete_created_before");
         FilterValues.Validate(filter, nameof(filter));
         var batchSize = DeleteBatchSize;
-        long deleted = 0;
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        while (true)
+        return await ExecuteAsync("storage.delete_created_before", "delete completions", async (db, token) =>
         {
-            int batch;
-            try
+            long deleted = 0;
+            while (true)
             {
-                batch = await CompletionQueries.DeleteBatchAsync(db, createdBefore, filter, batchSize, cancellationToken).ConfigureAwait(false);
+                var batch = await CompletionQueries.DeleteBatchAsync(db, createdBefore, filter, batchSize, token).ConfigureAwait(false);
+                deleted += batch;
+                if (batch < batchSize)
+                {
+                    return deleted;
+                }
             }
-            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-            {
-                throw StoreErrors.Translate(e, "delete completions");
-            }
-
-            deleted += batch;
-            if (batch < batchSize)
-            {
-                return deleted;
-            }
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -315,30 +271,13 @@ public sealed partial class ChatCompletionStore
     public async Task<IReadOnlyList<ChatCompletionUsageTotals>> GetUsageAsync(
         ChatCompletionFilter? filter = null, ChatCompletionUsageGrouping? grouping = null, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.usage");
         FilterValues.Validate(filter, nameof(filter));
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await CompletionQueries.UsageAsync(db, filter, grouping, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "sum usage");
-        }
+        return await ExecuteAsync("storage.usage", "sum usage", (db, token) => CompletionQueries.UsageAsync(db, filter, grouping, token), cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    private async Task<List<CompletionQueries.StoredRow>> ExportBatchAsync(
-        ChatCompletionFilter? filter, CompletionQueries.KeysetPosition? position, int batchSize, CancellationToken cancellationToken)
-    {
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "export completions");
-        }
-    }
+    // Each batch on a context of its own, so no connection is held while the caller processes the previous one.
+    private Task<List<CompletionQueries.StoredRow>> ExportBatchAsync(
+        ChatCompletionFilter? filter, CompletionQueries.KeysetPosition? position, int batchSize, CancellationToken cancellationToken) =>
+        ExecuteAsync(null, "export completions", (db, token) => CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, token), cancellationToken);
 }

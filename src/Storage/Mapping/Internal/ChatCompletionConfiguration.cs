@@ -60,7 +60,7 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
         builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Id)).HasDatabaseName(IdIndexName);
         // Keyset pagination, streaming and retention walk (created, completion_key) in order, optionally within one model.
         // On a large live table create these with CREATE INDEX CONCURRENTLY IF NOT EXISTS before migrating: the
-        // migration creates them with IF NOT EXISTS, so it then only records itself (see the TenantIsolation migration).
+        // migrations create them with IF NOT EXISTS, so they then only record themselves.
         builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(CreatedIndexName);
         builder.HasIndex(ShadowProperties.Tenant, nameof(ChatCompletion.Model), nameof(ChatCompletion.Created), ShadowProperties.CompletionKey).HasDatabaseName(ModelCreatedIndexName);
         // jsonb_path_ops: smaller and faster than the default opclass, and @> containment is all the filters use.

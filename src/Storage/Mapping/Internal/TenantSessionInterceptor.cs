@@ -1,21 +1,19 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Storage.Internal;
 
 /// <summary>
 /// Tells PostgreSQL which tenant a scoped store's connection works for, so that row-level security applies the same
-/// isolation as the library's query filters. It is set for the session when EF opens the connection; Npgsql resets the
-/// session (<c>DISCARD ALL</c>) when the connection returns to its pool, so the next user never inherits it. The
-/// unscoped store sets nothing: an unset tenant is the unscoped tenant <c>""</c>.
+/// isolation as the library's query filters. It is set for the session when EF opens the connection, by the same call
+/// as the bulk path's (<see cref="TenantSql"/>); Npgsql resets the session (<c>DISCARD ALL</c>) when the connection
+/// returns to its pool, so the next user never inherits it. The unscoped store sets nothing: an unset tenant is the
+/// unscoped tenant <c>""</c>.
 /// </summary>
 internal sealed class TenantSessionInterceptor : DbConnectionInterceptor
 {
     public static readonly TenantSessionInterceptor Instance = new();
-
-    private const string SetTenant = "SELECT set_config('storage.tenant', @tenant, false)";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
@@ -39,5 +37,5 @@ internal sealed class TenantSessionInterceptor : DbConnectionInterceptor
         eventData.Context is ChatCompletionDbContext { Tenant.Length: > 0 } db ? db.Tenant : null;
 
     private static NpgsqlCommand Command(DbConnection connection, string tenant) =>
-        new(SetTenant, (NpgsqlConnection)connection) { Parameters = { new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenant } } };
+        new(TenantSql.SetTenant, (NpgsqlConnection)connection) { Parameters = { TenantSql.TenantParameter(tenant) } };
 }

@@ -91,14 +91,12 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was written.</exception>
     public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
     {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.save");
         ArgumentNullException.ThrowIfNull(completion);
-        _validator.Validate(completion);
-        var hash = ContentHash.Compute(completion, _tenant);
-        var key = ContentHash.ToKey(hash);
-
-        await using (var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false))
+        return await ExecuteAsync("storage.save", "save the completion", async (db, token) =>
         {
+            _validator.Validate(completion);
+            var hash = ContentHash.Compute(completion, _tenant);
+            var key = ContentHash.ToKey(hash);
             var entry = db.Completions.Add(completion);
             entry.Property(ShadowProperties.CompletionKey).CurrentValue = key;
             entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;
@@ -107,26 +105,22 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             {
                 db.Entry(choice).Property(ShadowProperties.Tenant).CurrentValue = _tenant;
             }
+
             try
             {
-                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                await db.SaveChangesAsync(token).ConfigureAwait(false);
                 return SaveOutcome.Stored;
             }
             catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })
             {
                 // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
             }
-            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-            {
-                // InvalidOperationException wraps the last failure when EF's retries are exhausted.
-                throw StoreErrors.Translate(e, "save the completion");
-            }
-        }
 
-        return await IsStoredAsync(key, completion.Created, hash, cancellationToken).ConfigureAwait(false)
-            ? SaveOutcome.AlreadyStored
-            : throw new ChatCompletionStoreException(
-                "Could not store the completion: its 64-bit storage key collides with a different completion created in the same second.");
+            return await IsStoredAsync(key, completion.Created, hash, token).ConfigureAwait(false)
+                ? SaveOutcome.AlreadyStored
+                : throw new ChatCompletionStoreException(
+                    "Could not store the completion: its 64-bit storage key collides with a different completion created in the same second.");
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Gets the completion with this vendor id, with its choices; the most recently stored one when several share the id.</summary>
@@ -153,13 +147,9 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         }
     }
 
-    private async Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken)
-    {
-        using var activity = StorageTelemetry.ActivitySource.StartActivity("storage.get");
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await db.Completions
+    private Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken) =>
+        ExecuteAsync<IReadOnlyList<ChatCompletion>>("storage.get", "read completions", async (db, token) =>
+            await db.Completions
                 .AsNoTracking()
                 .Where(c => c.Id == id)
                 .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
@@ -167,37 +157,19 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 .Take(limit)
                 .Include(c => c.Choices.OrderBy(choice => choice.Index))
                 .AsSingleQuery()
-                .ToListAsync(cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "read completions");
-        }
-    }
+                .ToListAsync(token)
+                .ConfigureAwait(false),
+            cancellationToken);
 
-    private async ValueTask<ChatCompletionDbContext> CreateContextAsync(CancellationToken cancellationToken)
-    {
-        var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        db.Tenant = _tenant;
-        return db;
-    }
-
-    private async Task<bool> IsStoredAsync(long key, DateTimeOffset created, byte[] hash, CancellationToken cancellationToken)
-    {
-        await using var db = await CreateContextAsync(cancellationToken).ConfigureAwait(false);
-        try
+    // A fresh context: the one whose save failed still tracks the completion.
+    private Task<bool> IsStoredAsync(long key, DateTimeOffset created, byte[] hash, CancellationToken cancellationToken) =>
+        ExecuteAsync(null, "check for a stored completion", async (db, token) =>
         {
             var stored = await db.Completions
                 .Where(c => EF.Property<long>(c, ShadowProperties.CompletionKey) == key && c.Created == created)
                 .Select(c => EF.Property<byte[]>(c, ShadowProperties.ContentHash))
-                .FirstOrDefaultAsync(cancellationToken)
+                .FirstOrDefaultAsync(token)
                 .ConfigureAwait(false);
             return stored is not null && stored.AsSpan().SequenceEqual(hash);
-        }
-        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
-        {
-            throw StoreErrors.Translate(e, "check for a stored completion");
-        }
-    }
+        }, cancellationToken);
 }

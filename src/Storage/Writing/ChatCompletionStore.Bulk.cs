@@ -135,34 +135,29 @@ public sealed partial class ChatCompletionStore
 
         if (firsts.Count > 0)
         {
-            try
+            // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
+            // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
+            var tryDirect = !Volatile.Read(ref _directCopy.Unsupported) && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
+            var (written, direct) = await ExecuteAsync(
+                    null, "save a batch of completions", token => BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, tryDirect, token), cancellationToken)
+                .ConfigureAwait(false);
+            if (direct == BulkCopy.Direct.Conflict)
             {
-                // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
-                // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
-                var tryDirect = !Volatile.Read(ref _directCopy.Unsupported) && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
-                var (written, direct) = await BulkCopy.WriteAsync(_dataSource, _tenant, firsts.Values, tryDirect, cancellationToken).ConfigureAwait(false);
-                if (direct == BulkCopy.Direct.Conflict)
-                {
-                    Volatile.Write(ref _stagedBatchesLeft, StagedBatchesAfterConflict);
-                }
-                else if (direct == BulkCopy.Direct.Unsupported)
-                {
-                    Volatile.Write(ref _directCopy.Unsupported, true);
-                }
-
-                foreach (var item in firsts.Values)
-                {
-                    outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch
-                    {
-                        BulkCopy.Written.Inserted => (SaveOutcome.Stored, null),
-                        BulkCopy.Written.SameContent => (SaveOutcome.AlreadyStored, null),
-                        _ => (null, KeyCollision()),
-                    };
-                }
+                Volatile.Write(ref _stagedBatchesLeft, StagedBatchesAfterConflict);
             }
-            catch (Exception e) when (StoreErrors.IsProviderFailure(e))
+            else if (direct == BulkCopy.Direct.Unsupported)
             {
-                throw StoreErrors.Translate(e, "save a batch of completions");
+                Volatile.Write(ref _directCopy.Unsupported, true);
+            }
+
+            foreach (var item in firsts.Values)
+            {
+                outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch
+                {
+                    BulkCopy.Written.Inserted => (SaveOutcome.Stored, null),
+                    BulkCopy.Written.SameContent => (SaveOutcome.AlreadyStored, null),
+                    _ => (null, KeyCollision()),
+                };
             }
         }
 

@@ -1,0 +1,91 @@
+namespace Storage.Internal;
+
+/// <summary>
+/// The text of the usage totals' statements (<see cref="UsageQuery"/> picks one and supplies its conditions, each with
+/// its parameters): a scan of the completions, or the per-day rollup with the partial days at the range's edges.
+/// </summary>
+internal static class UsageSql
+{
+    public const string RollupTable = "chat_completion_usage_daily";
+
+    // sum(bigint) and sum(numeric) are numeric in PostgreSQL, so no total can overflow. The details are jsonb as the
+    // vendor sent them; only JSON numbers count, so a malformed value cannot fail the whole report. The rollup sums
+    // the same expressions.
+    private const string RowTotals = """
+        SELECT c.model, (c.created AT TIME ZONE 'UTC')::date AS day, 1 AS completions,
+            coalesce(c.usage_prompt_tokens, 0)::numeric AS prompt_tokens,
+            coalesce(c.usage_completion_tokens, 0)::numeric AS completion_tokens,
+            coalesce(c.usage_total_tokens, 0)::numeric AS total_tokens,
+            CASE WHEN jsonb_typeof(c.usage_prompt_tokens_details -> 'cached_tokens') = 'number'
+                THEN (c.usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END AS cached_tokens,
+            CASE WHEN jsonb_typeof(c.usage_completion_tokens_details -> 'reasoning_tokens') = 'number'
+                THEN (c.usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END AS reasoning_tokens
+        """;
+
+    private const string Sums = """
+        coalesce(sum(u.completions), 0)::bigint AS completions,
+        coalesce(sum(u.prompt_tokens), 0) AS prompt_tokens,
+        coalesce(sum(u.completion_tokens), 0) AS completion_tokens,
+        coalesce(sum(u.total_tokens), 0) AS total_tokens,
+        coalesce(sum(u.cached_tokens), 0) AS cached_tokens,
+        coalesce(sum(u.reasoning_tokens), 0) AS reasoning_tokens
+        """;
+
+    /// <summary>Sums every row that meets the conditions, with the value of a metadata key (or <c>NULL::text</c>) as the third group.</summary>
+    public static string Scan(ChatCompletionUsageGrouping grouping, string metadataValue, IEnumerable<string> conditions) => $"""
+        SELECT {Select(grouping)}, {(grouping.ByMetadataKey is null ? "NULL::text" : "u.metadata_value")} AS metadata_value, {Sums}
+        FROM ({RowTotals}, {metadataValue} AS metadata_value
+            FROM {ChatCompletionConfiguration.TableName} AS c
+            WHERE {string.Join(" AND ", conditions)}) AS u
+        {GroupBy(grouping)}
+        """;
+
+    /// <summary>The rollup's rows that meet <paramref name="rollup"/>, plus the rows that meet <paramref name="rows"/> and one of <paramref name="edges"/>.</summary>
+    public static string FromRollup(ChatCompletionUsageGrouping grouping, IEnumerable<string> rollup, IEnumerable<string> rows, IReadOnlyCollection<string> edges)
+    {
+        var edgeRows = edges.Count == 0
+            ? ""
+            : $"""
+                UNION ALL
+                {RowTotals}
+                FROM {ChatCompletionConfiguration.TableName} AS c
+                WHERE {string.Join(" AND ", rows)} AND (({string.Join(") OR (", edges)}))
+                """;
+        return $"""
+            SELECT {Select(grouping)}, NULL::text AS metadata_value, {Sums}
+            FROM (
+                SELECT d.model, d.day, d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens
+                FROM {RollupTable} AS d
+                WHERE {string.Join(" AND ", rollup)}
+                {edgeRows}) AS u
+            {GroupBy(grouping)}
+            """;
+    }
+
+    private static string Select(ChatCompletionUsageGrouping grouping) =>
+        $"{(grouping.ByModel ? "u.model" : "NULL::text")} AS model, {(grouping.ByDay ? "u.day" : "NULL::date")} AS day";
+
+    // Grouped totals list only groups that hold a completion: the rollup keeps rows whose completions were deleted.
+    private static string GroupBy(ChatCompletionUsageGrouping grouping)
+    {
+        var groups = new List<string>();
+        if (grouping.ByModel)
+        {
+            groups.Add("1");
+        }
+
+        if (grouping.ByDay)
+        {
+            groups.Add("2");
+        }
+
+        if (grouping.ByMetadataKey is not null)
+        {
+            groups.Add("3");
+        }
+
+        return groups.Count == 0
+            ? ""
+            : $"GROUP BY {string.Join(", ", groups)} HAVING sum(u.completions) > 0 ORDER BY {string.Join(", ", groups)}";
+    }
+}
