@@ -124,7 +124,7 @@ public sealed class BulkSaveTests(MigratedDatabase database) : IClassFixture<Mig
         // The bulk columns come from the EF model (BulkColumns): a column EF writes and COPY does not, or a value COPY reads
         // from the wrong property or writes without the model's converter, makes the two tenants' rows differ.
         var bodies = Fixtures.SharedCompletionFiles.Concat(Fixtures.SampleFiles).Select(Fixtures.Read).ToList();
-        var withCall = Samples.Completion(content: "with a call");
+        var withCall = TestCompletions.Completion(content: "with a call");
         withCall.Call = new ChatCompletionCall
         {
             StartedAt = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1_234_560),

@@ -92,7 +92,7 @@ public sealed class SampleScriptTests(PostgresFixture postgres)
         Assert.Equal(applied, await HistoryCountAsync(dataSource));
 
         await using var store = new ChatCompletionStore(dataSource);
-        var completion = Samples.Completion(choices: 2);
+        var completion = TestCompletions.Completion(choices: 2);
         Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(completion, Token));
         Assert.Equal(SaveOutcome.AlreadyStored, await store.SaveAsync(completion, Token));
         var stored = await store.GetAsync(completion.Id, Token);
