@@ -81,6 +81,7 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
     public async Task Row_level_security_holds_the_application_role_to_its_tenant_through_pooled_connections()
     {
         await using var roles = await RoleDatabase.CreateAsync(postgres, Token);
+        await roles.EnableRowLevelSecurityAsync(Token);
         // One pooled connection, so every store and raw command below reuses the same server session.
         await using var app = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(roles.AppConnectionString) { MaxPoolSize = 1 }.ConnectionString);
         await using var store = new ChatCompletionStore(app);
