@@ -5,7 +5,8 @@ namespace Storage.Tests;
 
 /// <summary>
 /// A database set up with the README's two roles: an owner that applies the migrations, and an application role that
-/// may only read and write rows (and so is bound by row-level security). Dropped with its roles on dispose.
+/// may only read and write rows (and so is bound by row-level security once a test turns it on). Dropped with its roles
+/// on dispose.
 /// </summary>
 public sealed class RoleDatabase : IAsyncDisposable
 {
@@ -53,6 +54,22 @@ public sealed class RoleDatabase : IAsyncDisposable
             await using var command = dataSource.CreateCommand(sql);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
+
+    /// <summary>Turns row-level security on, as a multi-tenant deployment does once, as the owner.</summary>
+    public async Task EnableRowLevelSecurityAsync(CancellationToken cancellationToken)
+    {
+        await using var owner = NpgsqlDataSource.Create(OwnerConnectionString);
+        await ExecuteAsync(owner, cancellationToken, "SELECT storage_set_row_level_security(true)");
+    }
+
+    /// <summary>Installs the key that tenant claims must be signed with, as the owner.</summary>
+    public async Task InstallTenantKeyAsync(byte[] key, CancellationToken cancellationToken)
+    {
+        await using var owner = NpgsqlDataSource.Create(OwnerConnectionString);
+        await using var command = owner.CreateCommand("SELECT storage_set_tenant_key($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = key });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

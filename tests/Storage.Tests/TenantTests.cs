@@ -81,6 +81,7 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
     public async Task Row_level_security_holds_the_application_role_to_its_tenant_through_pooled_connections()
     {
         await using var roles = await RoleDatabase.CreateAsync(postgres, Token);
+        await roles.EnableRowLevelSecurityAsync(Token);
         // One pooled connection, so every store and raw command below reuses the same server session.
         await using var app = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(roles.AppConnectionString) { MaxPoolSize = 1 }.ConnectionString);
         await using var store = new ChatCompletionStore(app);
@@ -116,6 +117,36 @@ public sealed class TenantTests(MigratedDatabase database, PostgresFixture postg
         Assert.Equal("acme-model", (await store.ForTenant("acme").UpdateMetadataAsync(acme.Id, new Dictionary<string, string> { ["k"] = "acme-model" }, cancellationToken: Token)).Completion.Metadata!["k"]);
         Assert.True(await store.ForTenant("acme").DeleteAsync(acme.Id, Token));
         Assert.Equal(1, await ScalarAsync(admin, "SELECT count(*) FROM chat_completions WHERE tenant = 'acme'"));
+    }
+
+    [Fact]
+    public async Task With_signed_claims_the_application_role_works_for_its_tenants_and_an_unsigned_store_for_none()
+    {
+        await using var roles = await RoleDatabase.CreateAsync(postgres, Token);
+        await roles.EnableRowLevelSecurityAsync(Token);
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        await roles.InstallTenantKeyAsync(key, Token);
+        await using var app = NpgsqlDataSource.Create(roles.AppConnectionString);
+        await using var signed = new ChatCompletionStore(app, new ChatCompletionStoreOptions { TenantSigningKey = key });
+        await using var unsigned = new ChatCompletionStore(app);
+        var acme = signed.ForTenant("acme");
+        var saved = TestCompletions.Completion();
+
+        Assert.Equal(SaveOutcome.Stored, await acme.SaveAsync(saved, Token));
+        Assert.Equal(SaveOutcome.Stored, (await acme.SaveManyAsync([TestCompletions.Completion()], Token).SingleAsync(Token)).Outcome);
+        Assert.Equal(SaveOutcome.Stored, await signed.SaveAsync(TestCompletions.Completion(), Token));
+        Assert.Equal(2, (await acme.ListAsync(cancellationToken: Token)).Items.Count);
+        Assert.Equal(2, (await acme.GetUsageAsync(cancellationToken: Token)).Single().Completions);
+        Assert.Equal("yes", (await acme.UpdateMetadataAsync(saved.Id, new Dictionary<string, string> { ["k"] = "yes" }, cancellationToken: Token)).Completion.Metadata!["k"]);
+        Assert.Single((await signed.ListAsync(cancellationToken: Token)).Items);
+
+        // The same role without the key: its claims count for nothing, so it reads nothing and writes nothing.
+        Assert.Empty((await unsigned.ForTenant("acme").ListAsync(cancellationToken: Token)).Items);
+        Assert.Empty((await unsigned.ListAsync(cancellationToken: Token)).Items);
+        Assert.Null(await unsigned.ForTenant("acme").GetAsync(saved.Id, Token));
+        await Assert.ThrowsAsync<ChatCompletionStoreException>(() => unsigned.ForTenant("acme").SaveAsync(TestCompletions.Completion(), Token));
+        Assert.False(await unsigned.ForTenant("acme").DeleteAsync(saved.Id, Token));
+        Assert.True(await acme.DeleteAsync(saved.Id, Token));
     }
 
     private static async Task<long> ScalarAsync(NpgsqlDataSource dataSource, string sql)

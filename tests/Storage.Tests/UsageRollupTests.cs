@@ -14,8 +14,8 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
 
     // The rollup's rows with a completion, and the same sums computed from the rows, as text to compare whole.
     private const string RollupRows = """
-        SELECT tenant, day, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens
-        FROM chat_completion_usage_daily WHERE completions <> 0
+        SELECT tenant, day, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens)
+        FROM chat_completion_usage_daily GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
         """;
 
     private const string RecomputedRows = """
@@ -135,7 +135,7 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
 
     private async Task<List<ChatCompletionUsageTotals>> RunAsync(string tenant, UsageQuery query)
     {
-        await using var db = new ChatCompletionDbContext(StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), database.DataSource).Options) { Tenant = tenant };
+        await using var db = new ChatCompletionDbContext(StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), database.DataSource).Options) { Claim = new TenantClaim(tenant, "") };
         return await db.Database.SqlQueryRaw<ChatCompletionUsageTotals>(query.Sql, query.Parameters).ToListAsync(Token);
     }
 

@@ -16,7 +16,7 @@ public sealed partial class ChatCompletionStore
         ExecuteAsync(activityName, failureVerb, async token =>
         {
             await using var db = await _contexts.CreateDbContextAsync(token).ConfigureAwait(false);
-            db.Tenant = _tenant;
+            db.Claim = _claim;
             return await operation(db, token).ConfigureAwait(false);
         }, cancellationToken);
 

@@ -19,6 +19,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly CompletionValidator _validator;
     private readonly ChatCompletionStoreOptions _options;
     private readonly string _tenant;
+    private readonly TenantClaim _claim;
     // Whether the role may COPY into the tables is the data source's, so every tenant view shares what one learned.
     private readonly BulkCopy.DirectCopyState _directCopy;
 
@@ -44,6 +45,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _contexts = new PooledDbContextFactory<ChatCompletionDbContext>(
             StorageModel.Configure(new DbContextOptionsBuilder<ChatCompletionDbContext>(), dataSource, _options).Options);
         _tenant = "";
+        _claim = TenantClaim.Create(_tenant, _options.TenantSigningKey);
         _directCopy = new BulkCopy.DirectCopyState();
     }
 
@@ -55,6 +57,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _validator = store._validator;
         _contexts = store._contexts;
         _tenant = tenant;
+        _claim = TenantClaim.Create(tenant, _options.TenantSigningKey);
         _directCopy = store._directCopy;
     }
 

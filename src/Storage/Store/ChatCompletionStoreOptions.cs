@@ -24,18 +24,37 @@ public sealed class ChatCompletionStoreOptions
 
     /// <summary>
     /// How often a read or a single save that failed on a transient database error (a dropped connection, a failover,
-    /// a serialization failure) is tried again; 0 turns retrying off. Defaults to 6, EF Core's default.
+    /// a serialization failure) is tried again; 0 turns retrying off. Defaults to 12: with the waits of
+    /// <see cref="MaxRetryDelay"/>, about 9 seconds of outage are ridden out.
     /// </summary>
     public int MaxRetryCount
     {
         get;
         set => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The retry count cannot be negative.");
-    } = 6;
+    } = 12;
 
-    /// <summary>The longest wait between two tries (the waits grow exponentially up to it). Defaults to 30 seconds.</summary>
+    /// <summary>
+    /// The longest wait between two tries: the waits start at 100 ms and double up to it. Defaults to 1 second, so a
+    /// save is acknowledged within about a second of the server accepting connections again.
+    /// </summary>
     public TimeSpan MaxRetryDelay
     {
         get;
         set => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The retry delay cannot be negative.");
-    } = TimeSpan.FromSeconds(30);
+    } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The key tenant claims are signed with, for a multi-tenant deployment with row-level security on: the same bytes
+    /// (32 or more) the schema's owner installed with <c>storage_set_tenant_key</c>. Each store then sends, with its
+    /// tenant, the tenant's HMAC-SHA256 under this key, and the database counts a claim only with a valid one, so SQL
+    /// run as the application role cannot act for a tenant it was not given (see the README's Tenants). <c>null</c>
+    /// (the default): claims are not signed. In configuration, base64.
+    /// </summary>
+    public byte[]? TenantSigningKey
+    {
+        get;
+        set => field = value is null || value.Length >= 32
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value.Length, "The tenant signing key must be at least 32 bytes.");
+    }
 }

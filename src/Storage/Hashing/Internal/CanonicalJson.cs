@@ -44,6 +44,7 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
     private int _memberCount;
     private bool _duplicateMember;
     private bool _unstorableNumber;
+    private ReadOnlyMemory<byte> _leftOut;
 
     private CanonicalJson()
     {
@@ -75,9 +76,13 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
     /// </summary>
     public bool HasUnstorableJson => _duplicateMember || _unstorableNumber;
 
-    /// <summary>The canonical form of what <see cref="Serialize"/> wrote; valid until the next call on this instance.</summary>
-    public ReadOnlySpan<byte> Canonicalize()
+    /// <summary>
+    /// The canonical form of what <see cref="Serialize"/> wrote, without the top-level member named
+    /// <paramref name="leftOut"/> (UTF-8) when there is one; valid until the next call on this instance.
+    /// </summary>
+    public ReadOnlySpan<byte> Canonicalize(ReadOnlyMemory<byte> leftOut = default)
     {
+        _leftOut = leftOut;
         _duplicateMember = false;
         _unstorableNumber = false;
         _source = _json.WrittenMemory;
@@ -310,6 +315,11 @@ internal sealed class CanonicalJson : IDisposable, IComparer<int>
                 var first = _memberCount;
                 for (var member = at + 1; _tokens[member].Type != JsonTokenType.EndObject; member = Next(member + 1))
                 {
+                    if (at == 0 && Text(member).SequenceEqual(_leftOut.Span))
+                    {
+                        continue;
+                    }
+
                     if (_memberCount == _members.Length)
                     {
                         Array.Resize(ref _members, _members.Length * 2);

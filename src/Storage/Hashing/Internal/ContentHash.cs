@@ -6,9 +6,11 @@ using System.Text.Json;
 namespace Storage.Internal;
 
 /// <summary>
-/// SHA-256 of a completion's canonical JSON: members sorted by name, numbers in one normal form. Two
-/// completions that are semantically equal JSON hash alike, whatever their key order or number spelling
-/// (jsonb reorders keys and respells numbers, so an export re-imported is recognised as a replay).
+/// SHA-256 of a completion's canonical JSON without its metadata: members sorted by name, numbers in one normal form.
+/// Two completions that are semantically equal JSON hash alike, whatever their key order or number spelling (jsonb
+/// reorders keys and respells numbers, so an export re-imported is recognised as a replay). The metadata is left out
+/// because it is the one part a caller may change after storing: an export taken after a metadata update, imported
+/// again, is the same completion, not a second one.
 /// </summary>
 /// <remarks>
 /// Stored keys depend on these exact bytes: the canonical text is what <c>System.Text.Json</c>'s default
@@ -18,6 +20,9 @@ namespace Storage.Internal;
 internal static class ContentHash
 {
     public const int Length = 32;
+
+    /// <summary>The top-level member the hash leaves out.</summary>
+    public static readonly ReadOnlyMemory<byte> LeftOut = "metadata"u8.ToArray();
 
     /// <summary>
     /// The hash of the completion as stored for a tenant. The unscoped tenant <c>""</c> hashes the canonical JSON alone;
@@ -31,7 +36,7 @@ internal static class ContentHash
         try
         {
             scratch.Serialize(completion);
-            hash = tenant.Length == 0 ? SHA256.HashData(scratch.Canonicalize()) : TenantHash(tenant, scratch.Canonicalize());
+            hash = tenant.Length == 0 ? SHA256.HashData(scratch.Canonicalize(LeftOut)) : TenantHash(tenant, scratch.Canonicalize(LeftOut));
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or (ArgumentException and not ArgumentNullException))
         {

@@ -13,10 +13,13 @@ internal sealed class ChatCompletionDbContext(DbContextOptions<ChatCompletionDbC
     public DbSet<ChatChoice> Choices => Set<ChatChoice>();
 
     /// <summary>
-    /// The tenant every query of this context is scoped to; <c>""</c> for the unscoped store. Set on each lease from the
-    /// pool, so a pooled context never carries a previous caller's tenant.
+    /// The tenant every query of this context is scoped to (<c>""</c> for the unscoped store), with its proof. Set on each
+    /// lease from the pool, so a pooled context never carries a previous caller's tenant.
     /// </summary>
-    public string Tenant { get; set; } = "";
+    public TenantClaim Claim { get; set; } = new("", "");
+
+    /// <summary>The claim's tenant, which the query filters compare with.</summary>
+    public string Tenant => Claim.Tenant;
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -16,7 +16,8 @@ internal static class StorageModel
         return ShapeModel(builder
             // Transient failures (a dropped connection, a failover, a serialization failure) are retried. A save whose
             // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
-            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly).EnableRetryOnFailure(options.MaxRetryCount, options.MaxRetryDelay, null)))
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly)
+                .ExecutionStrategy(dependencies => new StoreExecutionStrategy(dependencies, dataSource, options.MaxRetryCount, options.MaxRetryDelay))))
             .AddInterceptors(TenantSessionInterceptor.Instance);
     }
 

@@ -7,7 +7,7 @@ namespace Storage.Internal;
 /// The SQL of the usage totals. Hand-written rather than LINQ because EF cannot translate "the value of metadata key k"
 /// on a value-converted column; the text depends only on which groupings and filters are on, and every value is a
 /// parameter. Without a metadata filter or grouping, whole UTC days come from the per-day rollup that triggers keep
-/// (see the TenantsCallsAndUsageRollup migration) and only the partial days at the range's edges are scanned. This
+/// (see the Baseline migration) and only the partial days at the range's edges are scanned. This
 /// class chooses the statement and its conditions and parameters; the statements' text is <see cref="UsageSql"/>.
 /// </summary>
 internal sealed record UsageQuery(string Sql, object[] Parameters)

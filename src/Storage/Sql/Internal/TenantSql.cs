@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -5,7 +7,9 @@ namespace Storage.Internal;
 
 /// <summary>
 /// How a connection tells PostgreSQL its tenant, for row-level security: one call, used by the EF path (on connection
-/// open, <see cref="TenantSessionInterceptor"/>) and by the bulk path (first thing in its transaction).
+/// open, <see cref="TenantSessionInterceptor"/>) and by the bulk path (first thing in its transaction). With a signing
+/// key (<see cref="ChatCompletionStoreOptions.TenantSigningKey"/>), the claim carries its HMAC-SHA256, which the
+/// database's <c>storage_current_tenant()</c> checks against the key only the schema's owner can read.
 /// </summary>
 /// <remarks>
 /// The setting is the session's (<c>is_local = false</c>): EF runs a single query without a transaction, so a
@@ -14,7 +18,20 @@ namespace Storage.Internal;
 /// </remarks>
 internal static class TenantSql
 {
-    public const string SetTenant = "SELECT set_config('storage.tenant', @tenant, false)";
+    public const string SetTenant = "SELECT set_config('storage.tenant', @tenant, false), set_config('storage.tenant_proof', @tenant_proof, false)";
 
     public static NpgsqlParameter TenantParameter(string tenant) => new("tenant", NpgsqlDbType.Text) { Value = tenant };
+
+    public static NpgsqlParameter[] ClaimParameters(TenantClaim claim) =>
+        [TenantParameter(claim.Tenant), new("tenant_proof", NpgsqlDbType.Text) { Value = claim.Proof }];
+}
+
+/// <summary>The tenant a store acts for, and its proof: the lower-case hex HMAC-SHA256 of its UTF-8 under the signing key, or "" without one.</summary>
+internal sealed record TenantClaim(string Tenant, string Proof)
+{
+    public static TenantClaim Create(string tenant, byte[]? signingKey) =>
+        new(tenant, signingKey is null ? "" : Convert.ToHexStringLower(HMACSHA256.HashData(signingKey, Encoding.UTF8.GetBytes(tenant))));
+
+    /// <summary>Whether a connection must say anything: an unsigned unscoped claim is what an unset setting means.</summary>
+    public bool MustBeSet => Tenant.Length > 0 || Proof.Length > 0;
 }

@@ -2,24 +2,23 @@ namespace Storage.Internal;
 
 /// <summary>
 /// The text of the usage totals' statements (<see cref="UsageQuery"/> picks one and supplies its conditions, each with
-/// its parameters): a scan of the completions, or the per-day rollup with the partial days at the range's edges.
+/// its parameters): a scan of the completions, or the per-day rollup (its stripes summed) with the partial days at the
+/// range's edges.
 /// </summary>
 internal static class UsageSql
 {
     public const string RollupTable = "chat_completion_usage_daily";
 
     // sum(bigint) and sum(numeric) are numeric in PostgreSQL, so no total can overflow. The details are jsonb as the
-    // vendor sent them; only JSON numbers count, so a malformed value cannot fail the whole report. The rollup sums
-    // the same expressions.
+    // vendor sent them; storage_token_count, a function the migration creates and the rollup's triggers call too,
+    // counts only JSON numbers, so a malformed value cannot fail the whole report.
     private const string RowTotals = """
         SELECT c.model, (c.created AT TIME ZONE 'UTC')::date AS day, 1 AS completions,
             coalesce(c.usage_prompt_tokens, 0)::numeric AS prompt_tokens,
             coalesce(c.usage_completion_tokens, 0)::numeric AS completion_tokens,
             coalesce(c.usage_total_tokens, 0)::numeric AS total_tokens,
-            CASE WHEN jsonb_typeof(c.usage_prompt_tokens_details -> 'cached_tokens') = 'number'
-                THEN (c.usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END AS cached_tokens,
-            CASE WHEN jsonb_typeof(c.usage_completion_tokens_details -> 'reasoning_tokens') = 'number'
-                THEN (c.usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END AS reasoning_tokens
+            storage_token_count(c.usage_prompt_tokens_details, 'cached_tokens') AS cached_tokens,
+            storage_token_count(c.usage_completion_tokens_details, 'reasoning_tokens') AS reasoning_tokens
         """;
 
     private const string Sums = """

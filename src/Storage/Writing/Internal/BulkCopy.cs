@@ -100,14 +100,15 @@ internal static class BulkCopy
     private static readonly string Merge = BulkSql.Merge(CompletionColumns.Select(c => c.Name), ChoiceColumns.Select(c => c.Name));
 
     public static async Task<(Dictionary<(long Key, DateTimeOffset Created), Written> Written, Direct Direct)> WriteAsync(
-        NpgsqlDataSource dataSource, string tenant, IReadOnlyCollection<IRow> rows, bool tryDirect, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource, TenantClaim claim, IReadOnlyCollection<IRow> rows, bool tryDirect, CancellationToken cancellationToken)
     {
+        var tenant = claim.Tenant;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // One round trip before the first COPY: the tenant, and the savepoint or the stages.
         await using (var prepare = new NpgsqlCommand(TenantSql.SetTenant + ";" + (tryDirect ? BulkSql.SaveDirectSavepoint : BulkSql.CreateStages), connection, transaction))
         {
-            prepare.Parameters.Add(TenantSql.TenantParameter(tenant));
+            prepare.Parameters.AddRange(TenantSql.ClaimParameters(claim));
             await prepare.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -5,8 +5,12 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Storage.Migrations
 {
-    /// <inheritdoc />
-    public partial class Initial : Migration
+    /// <summary>
+    /// The whole schema of the first release: the two tables keyed by content with <c>created</c> in every key, the
+    /// tenant leading every btree index, and (in <see cref="Storage.Migrations.Sql.BaselineSql"/>) the usage rollup,
+    /// row-level security (off until a deployment turns it on), signed tenant claims, statistics and lz4.
+    /// </summary>
+    public partial class Baseline : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -25,6 +29,14 @@ namespace Storage.Migrations
                     metadata = table.Column<string>(type: "jsonb", nullable: true),
                     content_hash = table.Column<byte[]>(type: "bytea", nullable: false),
                     stored_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    tenant = table.Column<string>(type: "text", nullable: false, defaultValue: ""),
+                    xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false),
+                    call_latency = table.Column<TimeSpan>(type: "interval", nullable: true),
+                    call_request = table.Column<string>(type: "jsonb", nullable: true),
+                    call_span_id = table.Column<string>(type: "text", nullable: true),
+                    call_started_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    call_time_to_first_token = table.Column<TimeSpan>(type: "interval", nullable: true),
+                    call_trace_id = table.Column<string>(type: "text", nullable: true),
                     usage_completion_tokens = table.Column<long>(type: "bigint", nullable: true),
                     usage_completion_tokens_details = table.Column<string>(type: "jsonb", nullable: true),
                     usage_prompt_tokens = table.Column<long>(type: "bigint", nullable: true),
@@ -47,6 +59,7 @@ namespace Storage.Migrations
                     created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     finish_reason = table.Column<string>(type: "text", nullable: true),
                     logprobs = table.Column<string>(type: "jsonb", nullable: true),
+                    tenant = table.Column<string>(type: "text", nullable: false, defaultValue: ""),
                     message_annotations = table.Column<string>(type: "jsonb", nullable: true),
                     message_audio = table.Column<string>(type: "jsonb", nullable: true),
                     message_content_parts = table.Column<string>(type: "jsonb", nullable: true),
@@ -72,21 +85,41 @@ namespace Storage.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "ix_chat_completions_id",
-                table: "chat_completions",
-                column: "id");
-
-            migrationBuilder.CreateIndex(
                 name: "ix_chat_completions_metadata",
                 table: "chat_completions",
                 column: "metadata")
                 .Annotation("Npgsql:IndexMethod", "gin")
                 .Annotation("Npgsql:IndexOperators", new[] { "jsonb_path_ops" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_chat_completions_tenant_created_completion_key",
+                table: "chat_completions",
+                columns: new[] { "tenant", "created", "completion_key" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_chat_completions_tenant_id",
+                table: "chat_completions",
+                columns: new[] { "tenant", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_chat_completions_tenant_model_created_completion_key",
+                table: "chat_completions",
+                columns: new[] { "tenant", "model", "created", "completion_key" });
+
+            foreach (var sql in Storage.Migrations.Sql.BaselineSql.Up)
+            {
+                migrationBuilder.Sql(sql);
+            }
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            foreach (var sql in Storage.Migrations.Sql.BaselineSql.Down)
+            {
+                migrationBuilder.Sql(sql);
+            }
+
             migrationBuilder.DropTable(
                 name: "chat_completion_choices");
 

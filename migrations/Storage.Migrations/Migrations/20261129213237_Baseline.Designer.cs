@@ -13,8 +13,8 @@ using Storage.Internal;
 namespace Storage.Migrations
 {
     [DbContext(typeof(ChatCompletionDbContext))]
-    [Migration("20261125073515_TenantsCallsAndUsageRollup")]
-    partial class TenantsCallsAndUsageRollup
+    [Migration("20261129213237_Baseline")]
+    partial class Baseline
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -237,20 +237,20 @@ namespace Storage.Migrations
                     b.HasKey("CompletionKey", "Created")
                         .HasName("pk_chat_completions");
 
-                    b.HasIndex("Id")
-                        .HasDatabaseName("ix_chat_completions_id");
-
                     b.HasIndex("Metadata")
                         .HasDatabaseName("ix_chat_completions_metadata");
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Metadata"), "gin");
                     NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Metadata"), new[] { "jsonb_path_ops" });
 
-                    b.HasIndex("Created", "CompletionKey")
-                        .HasDatabaseName("ix_chat_completions_created_completion_key");
+                    b.HasIndex("Tenant", "Id")
+                        .HasDatabaseName("ix_chat_completions_tenant_id");
 
-                    b.HasIndex("Model", "Created", "CompletionKey")
-                        .HasDatabaseName("ix_chat_completions_model_created_completion_key");
+                    b.HasIndex("Tenant", "Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_tenant_created_completion_key");
+
+                    b.HasIndex("Tenant", "Model", "Created", "CompletionKey")
+                        .HasDatabaseName("ix_chat_completions_tenant_model_created_completion_key");
 
                     b.ToTable("chat_completions", (string)null);
                 });
