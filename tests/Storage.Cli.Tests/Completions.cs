@@ -46,6 +46,9 @@ public static class Completions
 
     /// <summary>A temporary file that is deleted when disposed.</summary>
     public static TemporaryFile File(string extension, string contents) => new(extension, contents);
+
+    /// <summary>A temporary file holding exactly these bytes, which need not be valid UTF-8.</summary>
+    public static TemporaryFile File(string extension, byte[] contents) => new(extension, contents);
 }
 
 public sealed class TemporaryFile : IDisposable
@@ -54,6 +57,12 @@ public sealed class TemporaryFile : IDisposable
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"storage-cli-test-{Guid.NewGuid():N}{extension}");
         System.IO.File.WriteAllText(Path, contents);
+    }
+
+    public TemporaryFile(string extension, byte[] contents)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"storage-cli-test-{Guid.NewGuid():N}{extension}");
+        System.IO.File.WriteAllBytes(Path, contents);
     }
 
     public string Path { get; }

@@ -23,6 +23,9 @@ public sealed class MigratedDatabase(PostgresFixture postgres) : IAsyncLifetime
     /// <summary>Runs the tool in-process against this database, with <paramref name="stdin"/> as its standard input.</summary>
     public Task<CliResult> RunWithInputAsync(string stdin, params string[] args) => Cli.RunAsync(ConnectionString, stdin, args);
 
+    /// <summary>Runs the tool in-process against this database, with <paramref name="stdin"/>'s bytes as its standard input.</summary>
+    public Task<CliResult> RunWithInputAsync(byte[] stdin, params string[] args) => Cli.RunAsync(ConnectionString, stdin, args);
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
