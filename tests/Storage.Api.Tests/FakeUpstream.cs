@@ -25,6 +25,12 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>The completion JSON the next requests are answered with.</summary>
     public string Completion { get; set; } = TestCompletions.Sample;
 
+    /// <summary>
+    /// When set, requests are answered with exactly these bytes (which need not be valid UTF-8), as
+    /// <c>text/event-stream</c> when the request says <c>"stream": true</c> and as <c>application/json</c> otherwise.
+    /// </summary>
+    public byte[]? RawAnswer { get; set; }
+
     /// <summary>When set, requests are answered with this status and an error body instead.</summary>
     public int? FailWith { get; set; }
 
@@ -70,7 +76,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         using var request = JsonDocument.Parse(LastBody);
-        if (!(request.RootElement.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True))
+        var streamed = request.RootElement.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
+        if (RawAnswer is { } raw)
+        {
+            response.ContentType = streamed ? "text/event-stream" : "application/json";
+            await response.Body.WriteAsync(raw, context.RequestAborted);
+            return;
+        }
+
+        if (!streamed)
         {
             response.ContentType = "application/json";
             await response.WriteAsync(Completion, context.RequestAborted);
