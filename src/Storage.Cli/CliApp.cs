@@ -10,7 +10,7 @@ namespace Storage.Cli;
 /// <summary>The <c>storage</c> command line: parses the arguments and runs the command against the given console.</summary>
 internal static partial class CliApp
 {
-    public static Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
+    public static Task<int> RunAsync(string[] args, Stream stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
         RunAsync(args, new CliConsole(stdin, stdout, stderr), cancellationToken);
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken)

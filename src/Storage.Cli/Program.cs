@@ -11,7 +11,7 @@ using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Canc
 var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 // Buffered, unlike Console.Out: an export writes a line per completion and should not flush each one.
 await using var stdout = new StreamWriter(Console.OpenStandardOutput(), utf8, bufferSize: 64 * 1024);
-using var stdin = new StreamReader(Console.OpenStandardInput(), utf8);
+await using var stdin = Console.OpenStandardInput();
 var console = new CliConsole(stdin, stdout, Console.Error, ShowProgress: !Console.IsErrorRedirected);
 return await CliApp.RunAsync(args, console, cancellation.Token);
 

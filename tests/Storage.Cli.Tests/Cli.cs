@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Storage.Cli.Tests;
 
 /// <summary>What one run of the tool did.</summary>
@@ -12,9 +14,13 @@ public sealed record CliResult(int ExitCode, string Out, string Error)
 /// <summary>Runs the tool in-process, as the entry point does, with captured standard streams.</summary>
 public static class Cli
 {
-    public static async Task<CliResult> RunAsync(string? connectionString, string stdin, params string[] args)
+    public static Task<CliResult> RunAsync(string? connectionString, string stdin, params string[] args) =>
+        RunAsync(connectionString, Encoding.UTF8.GetBytes(stdin), args);
+
+    /// <summary>Runs the tool with standard input given as bytes, which need not be valid UTF-8.</summary>
+    public static async Task<CliResult> RunAsync(string? connectionString, byte[] stdin, params string[] args)
     {
-        using var input = new StringReader(stdin);
+        using var input = new MemoryStream(stdin, writable: false);
         using var output = new StringWriter();
         using var error = new StringWriter();
         string[] arguments = connectionString is null ? args : [.. args, "--connection", connectionString];

@@ -8,4 +8,8 @@ public static class CliDatabaseExtensions
     /// <summary>Runs the tool with <paramref name="stdin"/> as its standard input.</summary>
     public static Task<CliResult> RunWithInputAsync(this MigratedDatabase database, string stdin, params string[] args) =>
         Cli.RunAsync(database.ConnectionString, stdin, args);
+
+    /// <summary>Runs the tool with <paramref name="stdin"/>'s bytes as its standard input.</summary>
+    public static Task<CliResult> RunWithInputAsync(this MigratedDatabase database, byte[] stdin, params string[] args) =>
+        Cli.RunAsync(database.ConnectionString, stdin, args);
 }

@@ -29,6 +29,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>The completion JSON the next requests are answered with.</summary>
     public string Completion { get; set; } = TestCompletions.Sample;
 
+    /// <summary>
+    /// When set, requests are answered with exactly these bytes (which need not be valid UTF-8), as
+    /// <c>text/event-stream</c> when the request says <c>"stream": true</c> and as <c>application/json</c> otherwise.
+    /// </summary>
+    public byte[]? RawAnswer { get; set; }
+
     /// <summary>When set, requests are answered with this status and an error body in OpenAI's shape instead.</summary>
     public int? FailWith { get; set; }
 
@@ -91,7 +97,15 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         }
 
         var completion = Completion;
-        if (JsonNode.Parse(body)?["stream"]?.GetValue<bool>() != true)
+        var streamed = JsonNode.Parse(body)?["stream"]?.GetValue<bool>() == true;
+        if (RawAnswer is { } raw)
+        {
+            response.ContentType = streamed ? "text/event-stream" : "application/json";
+            await response.Body.WriteAsync(raw, context.RequestAborted);
+            return;
+        }
+
+        if (!streamed)
         {
             response.ContentType = "application/json";
             await response.WriteAsync(completion, context.RequestAborted);

@@ -1,23 +1,22 @@
 using System.Text;
 using System.Text.Json;
-using Npgsql;
-using Storage.Internal;
 
 namespace Storage.Tests;
 
 /// <summary>
-/// Issue 5: hostile input in every string field, in metadata keys and values and in extension JSON; 4-byte characters,
+/// Issue 5: hostile input in every string field, in metadata keys and values and in extension JSON; bytes that are not
+/// valid UTF-8 (issue 19) in each of those places and around the document, and a byte order mark; 4-byte characters,
 /// multi-megabyte values, deep nesting, numbers past int64 and past PostgreSQL's numeric, <c>created</c> at the edges of
 /// .NET and PostgreSQL, and SQL and JSON metacharacters in the query paths <see cref="QueryHostileValueTests"/> does not
 /// cover (tenants, message listing, id lookups, date bounds, metadata updates). Each input goes through every path that
-/// takes it (<see cref="ChatCompletionJson.Parse(string)"/>, <c>SaveAsync</c>, <c>SaveManyAsync</c>) and must either
+/// takes it (<see cref="ChatCompletionJson.Parse(string)"/>, or for bytes <see cref="ChatCompletionJson.Parse(ReadOnlySpan{byte})"/>
+/// and <see cref="ChatCompletionJson.ParseAsync(Stream, CancellationToken)"/>; <c>SaveAsync</c>, <c>SaveManyAsync</c>) and must either
 /// round-trip exactly (same canonical JSON and content hash, same call record, a finite <c>created</c> in the table) or be
-/// rejected with a <see cref="ChatCompletionValidationException"/> naming the field, with nothing stored.
+/// rejected with a <see cref="ChatCompletionValidationException"/> naming the field (for invalid UTF-8, the byte), with
+/// nothing stored. The machinery that tries and counts is <see cref="HostileInputRunner"/>.
 /// </summary>
 public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
 {
-    private const string RoundTrip = "round trip";
-
     private static readonly (string Name, string Value, ChatCompletionValidationRule? Rule)[] HostileStrings =
     [
         ("NUL", "a\0b", ChatCompletionValidationRule.NulCharacter),
@@ -27,6 +26,32 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
         ("4-byte characters", "𝄞😀🀄 \U0010FFFF", null),
         ("SQL metacharacters", "'; DROP TABLE chat_completions; -- $1 %_ \\", null),
         ("JSON metacharacters", "\"}]},{\\\"\\u0000\" / \u2028\u2029\b\f\n\r\t<>&", null),
+    ];
+
+    // Byte sequences that are not UTF-8, each refused where it starts: never decoded to U+FFFD.
+    private static readonly (string Name, byte[] Bytes)[] InvalidUtf8 =
+    [
+        ("bytes FF FE", [0xFF, 0xFE]),
+        ("a lone continuation byte", [0x80]),
+        ("a sequence cut short", [0xE2, 0x82]),
+        ("an overlong encoding of '/'", [0xC0, 0xAF]),
+        ("an encoded surrogate", [0xED, 0xA0, 0x80]),
+        ("a code point past U+10FFFF", [0xF4, 0x90, 0x80, 0x80]),
+        ("a 5-byte sequence", [0xF8, 0x88, 0x80, 0x80, 0x80]),
+    ];
+
+    // Where in a document the bytes go: the ~ of each template.
+    private static readonly (string Place, string Template)[] ByteTemplates =
+    [
+        ("id", TestCompletions.Json().Replace("\"chatcmpl-json-", "\"chatcmpl-json-~", StringComparison.Ordinal)),
+        ("choices[0].message.content", TestCompletions.Json("\"Hi ~\"")),
+        ("an extension string", TestCompletions.Json().Replace("\"object\":", "\"x_vendor\":\"~\",\"object\":", StringComparison.Ordinal)),
+        ("an extension member name", TestCompletions.Json().Replace("\"object\":", "\"x_~\":1,\"object\":", StringComparison.Ordinal)),
+        ("a metadata key", TestCompletions.Json().Replace("\"object\":", "\"metadata\":{\"~\":\"v\"},\"object\":", StringComparison.Ordinal)),
+        ("a metadata value", TestCompletions.Json().Replace("\"object\":", "\"metadata\":{\"k\":\"~\"},\"object\":", StringComparison.Ordinal)),
+        ("a nested message extension", TestCompletions.Json("\"Hi\",\"x_vendor\":{\"n\":[1,{\"m\":\"~\"}]}")),
+        ("whitespace between members", TestCompletions.Json().Replace(",\"object\":", ",~\"object\":", StringComparison.Ordinal)),
+        ("the end of the input", TestCompletions.Json() + "~"),
     ];
 
     // Every string the wire model holds, by its wire path, and how to put a value there.
@@ -80,57 +105,35 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
 
     private static readonly Dictionary<string, Case> Cases = BuildCases().ToDictionary(c => c.Name, StringComparer.Ordinal);
 
-    private delegate Task<IReadOnlyList<Attempt>> Run(Runner runner);
-
-    private enum Kind
-    {
-        RoundTripped,
-        RejectedCleanly,
-        StoredWrongly,
-        Mismatched,
-    }
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
     public static TheoryData<string> CaseNames() => [.. Cases.Keys];
 
     [Theory]
     [MemberData(nameof(CaseNames))]
     public async Task A_hostile_input_round_trips_exactly_or_is_rejected_naming_the_field_with_nothing_stored(string name)
     {
-        var attempts = await Cases[name].Run(new Runner(database, $"h-{Guid.NewGuid():N}"));
+        var attempts = await Cases[name].Run(new HostileInputRunner(database, $"h-{Guid.NewGuid():N}"));
 
         Assert.NotEmpty(attempts);
-        Assert.All(attempts, a => Assert.True(a.Kind is Kind.RoundTripped or Kind.RejectedCleanly, $"{a.Path}: {a.Kind}: {a.Detail}"));
+        Assert.All(attempts, a => Assert.True(a.Kind is HostileOutcome.RoundTripped or HostileOutcome.RejectedCleanly, $"{a.Path}: {a.Kind}: {a.Detail}"));
     }
 
     [Fact]
     public async Task Every_hostile_input_is_round_tripped_or_rejected_cleanly_and_none_is_stored_wrongly()
     {
-        var runner = new Runner(database, $"all-{Guid.NewGuid():N}");
-        var attempts = new List<Attempt>();
-        foreach (var chunk in Cases.Values.Chunk(8))
-        {
-            foreach (var done in await Task.WhenAll(chunk.Select(c => c.Run(runner))))
-            {
-                attempts.AddRange(done);
-            }
-        }
-
-        var count = attempts.CountBy(a => a.Kind).ToDictionary();
-        var summary = $"hostile inputs: {attempts.Count} tried, round-tripped {count.GetValueOrDefault(Kind.RoundTripped)}, "
-            + $"rejected cleanly {count.GetValueOrDefault(Kind.RejectedCleanly)}, stored wrongly {count.GetValueOrDefault(Kind.StoredWrongly)}";
+        var attempts = await new HostileInputRunner(database, $"all-{Guid.NewGuid():N}").TryAllAsync(Cases.Values.Select(c => c.Run));
+        var count = HostileInputRunner.Counts(attempts);
+        var summary = HostileInputRunner.Summary(attempts);
         TestContext.Current.SendDiagnosticMessage(summary);
         TestContext.Current.TestOutputHelper?.WriteLine(summary);
-        foreach (var failed in attempts.Where(a => a.Kind is Kind.StoredWrongly or Kind.Mismatched).Take(20))
+        foreach (var failed in attempts.Where(a => a.Kind is HostileOutcome.StoredWrongly or HostileOutcome.Mismatched).Take(20))
         {
             TestContext.Current.TestOutputHelper?.WriteLine($"  {failed.Path}: {failed.Kind}: {failed.Detail}");
         }
 
-        Assert.Equal(0, count.GetValueOrDefault(Kind.StoredWrongly));
-        Assert.Equal(0, count.GetValueOrDefault(Kind.Mismatched));
-        Assert.True(count.GetValueOrDefault(Kind.RoundTripped) > 100, summary);
-        Assert.True(count.GetValueOrDefault(Kind.RejectedCleanly) > 100, summary);
+        Assert.Equal(0, count.GetValueOrDefault(HostileOutcome.StoredWrongly));
+        Assert.Equal(0, count.GetValueOrDefault(HostileOutcome.Mismatched));
+        Assert.True(count.GetValueOrDefault(HostileOutcome.RoundTripped) > 100, summary);
+        Assert.True(count.GetValueOrDefault(HostileOutcome.RejectedCleanly) > 100, summary);
     }
 
     private static IEnumerable<Case> BuildCases()
@@ -143,6 +146,22 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
                 yield return ObjectCase($"{valueName} in {field}", () => With(c => set(c, value)), rule is null ? null : (expectedField, rule.Value));
             }
         }
+
+        foreach (var (place, template) in ByteTemplates)
+        {
+            foreach (var (bytesName, bytes) in InvalidUtf8)
+            {
+                var at = Encoding.UTF8.GetByteCount(template[..template.IndexOf('~', StringComparison.Ordinal)]);
+                yield return BytesCase($"{bytesName} in {place}", Spliced(template, bytes), ("$", ChatCompletionValidationRule.MalformedJson), $"0x{bytes[0]:X2} at ", $"byte {at + 1} (");
+            }
+        }
+
+        // RFC 8259 lets a parser ignore a byte order mark before the document; anywhere else U+FEFF is a character.
+        yield return BytesCase("a UTF-8 byte order mark before the document", [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(TestCompletions.Json())], null);
+        yield return BytesCase("U+FEFF inside content", Encoding.UTF8.GetBytes(TestCompletions.Json("\"\uFEFFHi\uFEFF\"")), null);
+        yield return BytesCase("a UTF-8 byte order mark after the document", [.. Encoding.UTF8.GetBytes(TestCompletions.Json()), 0xEF, 0xBB, 0xBF], ("$", ChatCompletionValidationRule.MalformedJson));
+        yield return BytesCase("a UTF-16 byte order mark before the document", [0xFF, 0xFE, .. Encoding.UTF8.GetBytes(TestCompletions.Json())], ("$", ChatCompletionValidationRule.MalformedJson), "0xFF at ", "byte 1 (");
+        yield return BytesCase("4-byte characters as raw UTF-8", Encoding.UTF8.GetBytes(TestCompletions.Json("\"𝄞😀🀄 \U0010FFFF\"")), null);
 
         foreach (var number in StorableNumbers)
         {
@@ -222,13 +241,16 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
     }
 
     private static Case ObjectCase(string name, Func<ChatCompletion> build, (string Field, ChatCompletionValidationRule Rule)? reject) =>
-        new(name, reject is null ? RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}", runner => runner.StoreAsync(name, build, reject));
+        new(name, reject is null ? HostileInputRunner.RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}", runner => runner.StoreAsync(name, build, reject));
 
     private static Case JsonCase(string name, string json, (string Field, ChatCompletionValidationRule Rule)? reject) =>
-        new(name, reject is null ? RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}", runner => runner.ParseAndStoreAsync(name, json, reject));
+        new(name, reject is null ? HostileInputRunner.RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}", runner => runner.ParseAndStoreAsync(name, json, reject));
 
-    private static Case QueryCase(string name, Func<Runner, Task<Attempt>> run) =>
-        new(name, RoundTrip, async runner => [await run(runner)]);
+    private static Case BytesCase(string name, byte[] utf8, (string Field, ChatCompletionValidationRule Rule)? reject, params string[] detail) =>
+        new(name, reject is null ? HostileInputRunner.RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}", runner => runner.ParseBytesAndStoreAsync(name, utf8, reject, detail));
+
+    private static Case QueryCase(string name, Func<HostileInputRunner, Task<HostileAttempt>> run) =>
+        new(name, HostileInputRunner.RoundTrip, async runner => [await run(runner)]);
 
     private static ChatCompletion With(Action<ChatCompletion> change)
     {
@@ -236,6 +258,13 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
         completion.Metadata!["k"] = "v";
         change(completion);
         return completion;
+    }
+
+    /// <summary>The UTF-8 of <paramref name="template"/> with its <c>~</c> replaced by <paramref name="bytes"/>.</summary>
+    private static byte[] Spliced(string template, byte[] bytes)
+    {
+        var at = template.IndexOf('~', StringComparison.Ordinal);
+        return [.. Encoding.UTF8.GetBytes(template[..at]), .. bytes, .. Encoding.UTF8.GetBytes(template[(at + 1)..])];
     }
 
     private static ChatToolCall Tool(string id = "call_1", string name = "f", string arguments = "{}") =>
@@ -261,264 +290,5 @@ public sealed class HostileInputTests(MigratedDatabase database) : IClassFixture
         return builder.Append('"').ToString();
     }
 
-    private sealed record Case(string Name, string Expected, Run Run);
-
-    private sealed record Attempt(string Path, Kind Kind, string Detail);
-
-    private sealed class Runner(MigratedDatabase database, string prefix)
-    {
-        private int _sequence;
-
-        public async Task<IReadOnlyList<Attempt>> ParseAndStoreAsync(string name, string json, (string Field, ChatCompletionValidationRule Rule)? reject)
-        {
-            ChatCompletion parsed;
-            try
-            {
-                parsed = ChatCompletionJson.Parse(json);
-            }
-            catch (ChatCompletionValidationException e)
-            {
-                return [Rejected($"{name} / Parse", e, reject, nothingStored: true)];
-            }
-
-            var difference = JsonAssert.FirstDifferenceOf(json, ChatCompletionJson.Serialize(parsed));
-            var parse = new Attempt($"{name} / Parse", difference is null ? Kind.RoundTripped : Kind.StoredWrongly, difference ?? "");
-            return [parse, .. await StoreAsync(name, () => ChatCompletionJson.Parse(json), reject)];
-        }
-
-        public async Task<IReadOnlyList<Attempt>> StoreAsync(string name, Func<ChatCompletion> build, (string Field, ChatCompletionValidationRule Rule)? reject)
-        {
-            var attempts = new List<Attempt>();
-            foreach (var bulk in new[] { false, true })
-            {
-                var path = $"{name} / {(bulk ? "SaveManyAsync" : "SaveAsync")}";
-                var tenant = $"{prefix}-{Interlocked.Increment(ref _sequence)}";
-                await using var root = database.CreateStore();
-                var store = root.ForTenant(tenant);
-                var completion = build();
-                ChatCompletionStoreException? error = null;
-                try
-                {
-                    if (bulk)
-                    {
-                        var result = Assert.Single(await store.SaveManyAsync([completion], Token).ToListAsync(Token));
-                        error = result.Error;
-                    }
-                    else
-                    {
-                        await store.SaveAsync(completion, Token);
-                    }
-                }
-                catch (ChatCompletionStoreException e)
-                {
-                    error = e;
-                }
-
-                var rows = await RowsAsync(tenant);
-                attempts.Add(error is not null
-                    ? Rejected(path, error, reject, rows == 0)
-                    : await ReadBackAsync(path, store, tenant, completion, reject));
-            }
-
-            return attempts;
-        }
-
-        public async Task<Attempt> TenantAsync(string tenant)
-        {
-            var path = $"tenant {Show(tenant)}";
-            await using var root = database.CreateStore();
-            var store = root.ForTenant(prefix + tenant);
-            var completion = TestCompletions.Completion();
-            await store.SaveAsync(completion, Token);
-            var mine = await store.ListAsync(limit: 100, cancellationToken: Token);
-            var theirs = await root.ForTenant(prefix + "other").GetAsync(completion.Id, Token);
-            var unscoped = await root.GetAsync(completion.Id, Token);
-            var usage = await store.GetUsageAsync(cancellationToken: Token);
-            var ok = mine.Items.Count == 1 && mine.Items[0].Id == completion.Id && theirs is null && unscoped is null && usage[0].Completions == 1
-                && store.Tenant == prefix + tenant && await RowsAsync(prefix + tenant) == 2;
-            return new(path, ok ? Kind.RoundTripped : Kind.StoredWrongly, $"listed {mine.Items.Count}, other tenant {theirs?.Id}, unscoped {unscoped?.Id}");
-        }
-
-        public async Task<Attempt> BadTenantAsync(string tenant)
-        {
-            var path = $"tenant {Show(tenant)}";
-            await using var root = database.CreateStore();
-            try
-            {
-                root.ForTenant(tenant);
-                return new(path, Kind.Mismatched, "accepted");
-            }
-            catch (ArgumentException e) when (e.ParamName == "tenant")
-            {
-                return new(path, Kind.RejectedCleanly, e.Message);
-            }
-        }
-
-        public async Task<Attempt> QueryPathsAsync(string value)
-        {
-            var path = $"query paths with {Show(value)}";
-            await using var root = database.CreateStore();
-            var tenant = $"{prefix}-q{Interlocked.Increment(ref _sequence)}";
-            var store = root.ForTenant(tenant);
-            var completion = TestCompletions.Completion();
-            completion.Call = new ChatCompletionCall { StartedAt = completion.Created, Request = Element("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}") };
-            await store.SaveAsync(completion, Token);
-            var problems = new List<string>();
-            if (await store.GetAsync(value, Token) is not null || (await store.FindAsync(value, Token)).Count != 0)
-            {
-                problems.Add("id lookup matched");
-            }
-
-            await Expect<ChatCompletionNotFoundException>(() => store.ListMessagesAsync(value, cancellationToken: Token), "messages of an unknown id");
-            await Expect<ChatCompletionNotFoundException>(() => store.ListMessagesAsync(completion.Id, after: value, cancellationToken: Token), "messages after an unknown message");
-            var messages = await store.ListMessagesAsync(completion.Id, cancellationToken: Token);
-            if (messages.Items.Count != 1)
-            {
-                problems.Add($"{messages.Items.Count} messages");
-            }
-
-            // Metadata keys and values holding metacharacters are data: stored, found by an exact filter, nothing else.
-            var metadata = new Dictionary<string, string> { [value] = value, ["k"] = value };
-            await store.UpdateMetadataAsync(completion.Id, metadata, cancellationToken: Token);
-            var read = await store.GetAsync(completion.Id, Token);
-            if (read?.Metadata is not { } stored || stored.Count != 2 || stored[value] != value || stored["k"] != value)
-            {
-                problems.Add("metadata did not round-trip");
-            }
-
-            var exact = await store.ListAsync(new ChatCompletionFilter { Metadata = new Dictionary<string, string> { [value] = value } }, cancellationToken: Token);
-            var near = await store.ListAsync(new ChatCompletionFilter { Metadata = new Dictionary<string, string> { [value] = value + " " } }, cancellationToken: Token);
-            var byKey = await store.GetUsageAsync(grouping: new ChatCompletionUsageGrouping { ByMetadataKey = value }, cancellationToken: Token);
-            if (exact.Items.Count != 1 || near.Items.Count != 0 || byKey.Single().MetadataValue != value)
-            {
-                problems.Add($"filters: exact {exact.Items.Count}, near {near.Items.Count}, by key {byKey.Single().MetadataValue}");
-            }
-
-            if (await store.DeleteAsync(value, Token) || await RowsAsync(tenant) != 2)
-            {
-                problems.Add("a delete by the value removed something");
-            }
-
-            return new(path, problems.Count == 0 ? Kind.RoundTripped : Kind.StoredWrongly, string.Join("; ", problems));
-
-            async Task Expect<T>(Func<Task> action, string what)
-                where T : Exception
-            {
-                try
-                {
-                    await action();
-                    problems.Add($"{what}: no error");
-                }
-                catch (T)
-                {
-                }
-            }
-        }
-
-        public async Task<Attempt> DateBoundsAsync()
-        {
-            await using var root = database.CreateStore();
-            var tenant = $"{prefix}-dates";
-            var store = root.ForTenant(tenant);
-            var early = TestCompletions.Completion();
-            early.Created = DateTimeOffset.MinValue.AddSeconds(1);
-            var late = TestCompletions.Completion();
-            late.Created = DateTimeOffset.MaxValue;
-            await store.SaveAsync(early, Token);
-            await store.SaveAsync(late, Token);
-            var all = new ChatCompletionFilter { CreatedFrom = DateTimeOffset.MinValue, CreatedTo = DateTimeOffset.MaxValue };
-            var listed = await store.ListAsync(all, limit: 10, cancellationToken: Token);
-            var exported = await store.ExportAsync(all, Token).CountAsync(Token);
-            var first = await store.ListAsync(new ChatCompletionFilter { CreatedTo = DateTimeOffset.MinValue.AddSeconds(2) }, cancellationToken: Token);
-            var usage = await store.GetUsageAsync(all, new ChatCompletionUsageGrouping { ByDay = true }, Token);
-            var deleted = await store.DeleteCreatedBeforeAsync(DateTimeOffset.MinValue.AddSeconds(2), cancellationToken: Token);
-            var ok = listed.Items.Count == 2 && exported == 2 && first.Items.SingleOrDefault()?.Id == early.Id && usage.Sum(u => u.Completions) == 2 && deleted == 1;
-            return new("date bounds", ok ? Kind.RoundTripped : Kind.StoredWrongly,
-                $"listed {listed.Items.Count}, exported {exported}, first {first.Items.Count}, usage {usage.Sum(u => u.Completions)} in {usage.Count} days, deleted {deleted}");
-        }
-
-        private static Attempt Rejected(string path, ChatCompletionStoreException error, (string Field, ChatCompletionValidationRule Rule)? reject, bool nothingStored)
-        {
-            if (!nothingStored)
-            {
-                return new(path, Kind.StoredWrongly, $"rejected ({error.Message}) yet rows were written");
-            }
-
-            return error is ChatCompletionValidationException validation && reject is { } expected
-                && validation.Rule == expected.Rule && validation.Field.StartsWith(expected.Field, StringComparison.Ordinal)
-                && validation.Message.Contains(validation.Field, StringComparison.Ordinal)
-                ? new(path, Kind.RejectedCleanly, validation.Message)
-                : new(path, Kind.Mismatched, $"expected {(reject is null ? RoundTrip : $"{reject.Value.Field} {reject.Value.Rule}")}, got {error.GetType().Name}: {error.Message}");
-        }
-
-        private static string Show(string value) => value.Length > 40 ? $"{value.Length} characters" : JsonSerializer.Serialize(value);
-
-        private async Task<Attempt> ReadBackAsync(string path, ChatCompletionStore store, string tenant, ChatCompletion completion, (string Field, ChatCompletionValidationRule Rule)? reject)
-        {
-            var found = await store.FindAsync(completion.Id, Token);
-            if (found.Count != 1)
-            {
-                return new(path, Kind.StoredWrongly, $"stored, but {found.Count} read back");
-            }
-
-            var read = found[0];
-            var problems = new List<string>();
-            if (JsonAssert.FirstDifferenceOf(ChatCompletionJson.Serialize(completion), ChatCompletionJson.Serialize(read)) is { } difference)
-            {
-                problems.Add(difference);
-            }
-
-            if (!ContentHash.Compute(completion, "").AsSpan().SequenceEqual(ContentHash.Compute(read, "")))
-            {
-                problems.Add("canonical JSON differs");
-            }
-
-            if (read.Created != completion.Created)
-            {
-                problems.Add($"created {read.Created:O}, sent {completion.Created:O}");
-            }
-
-            if (CallText(read.Call) != CallText(completion.Call))
-            {
-                problems.Add($"call {CallText(read.Call)}, sent {CallText(completion.Call)}");
-            }
-
-            if ((completion.Call?.Request, read.Call?.Request) is (null, { }) or ({ }, null))
-            {
-                problems.Add("the request was not read back");
-            }
-            else if (completion.Call?.Request is { } sent && read.Call?.Request is { } back && JsonAssert.FirstDifference(sent, back, "call.request") is { } requestDifference)
-            {
-                problems.Add(requestDifference);
-            }
-
-            // -infinity or infinity would read back as the .NET extremes but sort and filter as no real date does.
-            if (await ScalarAsync("SELECT count(*) FROM chat_completions WHERE tenant = $1 AND NOT (isfinite(created) AND (call_started_at IS NULL OR isfinite(call_started_at)))", tenant) != 0)
-            {
-                problems.Add("a timestamp was stored as infinity");
-            }
-
-            if (problems.Count > 0)
-            {
-                return new(path, Kind.StoredWrongly, string.Join("; ", problems));
-            }
-
-            return reject is null
-                ? new(path, Kind.RoundTripped, "")
-                : new(path, Kind.Mismatched, $"expected a rejection at {reject.Value.Field}, but it was stored (and read back exactly)");
-        }
-
-        private static string CallText(ChatCompletionCall? call) =>
-            call is null ? "none" : $"{call.StartedAt:O} {call.Latency} {call.TimeToFirstToken} {call.TraceId} {call.SpanId}";
-
-        private Task<long> RowsAsync(string tenant) =>
-            ScalarAsync("SELECT (SELECT count(*) FROM chat_completions WHERE tenant = $1) + (SELECT count(*) FROM chat_completion_choices WHERE tenant = $1)", tenant);
-
-        private async Task<long> ScalarAsync(string sql, string tenant)
-        {
-            await using var command = database.DataSource.CreateCommand(sql);
-            command.Parameters.Add(new NpgsqlParameter { Value = tenant });
-            return (long)(await command.ExecuteScalarAsync(Token))!;
-        }
-    }
+    private sealed record Case(string Name, string Expected, Func<HostileInputRunner, Task<IReadOnlyList<HostileAttempt>>> Run);
 }

@@ -1,11 +1,11 @@
-using System.Text;
 using Storage.Api.Authentication;
 
 namespace Storage.Api.Endpoints;
 
 /// <summary>
 /// <c>POST /v1/storage/import</c>: JSON Lines of completions (one wire-format completion a line, blank lines ignored),
-/// streamed into the store's bulk path. A bad line is reported with its number and reason and the rest are still stored.
+/// streamed into the store's bulk path. A bad line is reported with its number and reason and the rest are still stored;
+/// so is a line that is not valid UTF-8 (the body is read as bytes, never decoded leniently), with the byte where it goes wrong.
 /// </summary>
 internal static class ImportEndpoint
 {
@@ -15,7 +15,8 @@ internal static class ImportEndpoint
             .WithName("ImportChatCompletions")
             .WithSummary("Stores completions sent as JSON Lines; answers how many were stored, already stored and rejected, with the rejected lines' numbers and reasons.")
             .WithDescription("The body is JSON Lines (application/x-ndjson): one chat.completion in the wire format a line; blank lines are ignored. "
-                + "The content type is not checked. Lines are stored in batches as they are read, so a failure part-way leaves the earlier batches stored; "
+                + "The body must be UTF-8: a line that is not is rejected with the byte where it goes wrong, never stored with replacement characters; "
+                + "a UTF-8 byte order mark at the start is skipped. The content type is not checked. Lines are stored in batches as they are read, so a failure part-way leaves the earlier batches stored; "
                 + "sending the same lines again stores nothing twice.")
             .Produces(StatusCodes.Status200OK, contentType: "application/json");
 
@@ -26,7 +27,6 @@ internal static class ImportEndpoint
         // Line numbers of the completions handed to the store and not yet answered: at most a batch or two, since the
         // store answers in input order as each batch commits.
         var pending = new Queue<long>();
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
         await foreach (var result in caller.Store.SaveManyAsync(ParseAsync(), cancellationToken))
         {
             var line = pending.Dequeue();
@@ -71,27 +71,20 @@ internal static class ImportEndpoint
         // Lines that do not parse are rejected here and never reach the store.
         async IAsyncEnumerable<ChatCompletion> ParseAsync()
         {
-            long number = 0;
-            while (await reader.ReadLineAsync(cancellationToken) is { } text)
+            await foreach (var line in JsonLines.ReadAsync(request.BodyReader, cancellationToken))
             {
-                number++;
-                if (string.IsNullOrWhiteSpace(text))
-                {
-                    continue;
-                }
-
                 ChatCompletion completion;
                 try
                 {
-                    completion = ChatCompletionJson.Parse(text);
+                    completion = JsonLines.Parse(line.Bytes);
                 }
                 catch (ChatCompletionValidationException invalid)
                 {
-                    rejections.Add((number, invalid.Field, invalid.Message));
+                    rejections.Add((line.Number, invalid.Field, invalid.Message));
                     continue;
                 }
 
-                pending.Enqueue(number);
+                pending.Enqueue(line.Number);
                 yield return completion;
             }
         }

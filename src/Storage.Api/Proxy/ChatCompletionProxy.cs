@@ -16,7 +16,8 @@ namespace Storage.Api.Proxy;
 /// or <c>Api:Upstream:StoreAll</c> is on. The completion is stored before the caller has the whole answer: a plain answer
 /// is written once the save has committed, and a stream's final event (<c>data: [DONE]</c>) and its end are held back
 /// until then, so a caller that has read the answer can always read the stored completion back. A failure to store is
-/// logged and counted, never shown to the caller.
+/// logged and counted, never shown to the caller; so is an answer that is not valid UTF-8, which is relayed byte for byte
+/// but not stored, since decoding it would have changed it.
 /// </summary>
 internal sealed partial class ChatCompletionProxy(
     IHttpClientFactory clients, IOptions<ApiOptions> options, IHostApplicationLifetime lifetime, ILogger<ChatCompletionProxy> logger)
@@ -98,7 +99,7 @@ internal sealed partial class ChatCompletionProxy(
                 call.TimeToFirstToken = assembly.TimeToFirstToken;
                 if (store)
                 {
-                    await StoreAsync(caller.Store, () => assembly.Assembler.ToCompletion(), call, request.RootElement, activity);
+                    await StoreAsync(caller.Store, assembly.ToCompletion, call, request.RootElement, activity);
                 }
 
                 await response.Body.WriteAsync(assembly.HeldBack, aborted);
@@ -160,6 +161,7 @@ internal sealed partial class ChatCompletionProxy(
 
                 await response.Body.WriteAsync(evt.Raw, cancellationToken);
                 relayed = true;
+                assembly.InvalidUtf8 ??= evt.InvalidUtf8;
                 if (evt.Data is { } data)
                 {
                     assembly.Add(data, clock, logger);
@@ -218,6 +220,14 @@ internal sealed partial class ChatCompletionProxy(
 
         /// <summary>The end of the stream, from its <c>[DONE]</c> event on, not yet relayed.</summary>
         public byte[] HeldBack { get; set; } = [];
+
+        /// <summary>Where the first event that was not valid UTF-8 went wrong; such a stream is relayed but not stored.</summary>
+        public string? InvalidUtf8 { get; set; }
+
+        /// <exception cref="ChatCompletionValidationException">An event was not valid UTF-8, or the chunks do not make a completion.</exception>
+        public ChatCompletion ToCompletion() => InvalidUtf8 is { } where
+            ? throw new ChatCompletionValidationException("$", ChatCompletionValidationRule.MalformedJson, $"is not valid UTF-8: {where}")
+            : Assembler.ToCompletion();
 
         public void Add(string data, Stopwatch clock, ILogger logger)
         {

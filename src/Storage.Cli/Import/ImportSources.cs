@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Storage.Cli.Import;
@@ -37,7 +37,7 @@ internal static class ImportSources
     }
 
     public static async IAsyncEnumerable<ImportItem> ReadAsync(
-        IEnumerable<string> paths, TextReader standardInput, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IEnumerable<string> paths, Stream standardInput, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         foreach (var path in paths)
         {
@@ -56,8 +56,7 @@ internal static class ImportSources
             {
                 if (IsJsonLines(path))
                 {
-                    using var reader = new StreamReader(file, Encoding.UTF8);
-                    await foreach (var item in ReadLinesAsync(path, reader, cancellationToken))
+                    await foreach (var item in ReadLinesAsync(path, file, cancellationToken))
                     {
                         yield return item;
                     }
@@ -73,18 +72,27 @@ internal static class ImportSources
         }
     }
 
-    /// <summary>Reads JSON Lines: one completion a line, blank lines ignored.</summary>
+    /// <summary>
+    /// Reads JSON Lines: one completion a line, blank lines ignored. A line that is not valid UTF-8 is reported with the
+    /// byte where it goes wrong, and the rest are still read.
+    /// </summary>
     public static async IAsyncEnumerable<ImportItem> ReadLinesAsync(
-        string source, TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string source, Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        long number = 0;
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        await foreach (var line in JsonLines.ReadAsync(stream, cancellationToken))
         {
-            number++;
-            if (!string.IsNullOrWhiteSpace(line))
+            var location = new SourceLocation(source, line.Number, SourceLocation.Kind.Line);
+            ImportItem item;
+            try
             {
-                yield return Parse(new SourceLocation(source, number, SourceLocation.Kind.Line), line);
+                item = new ImportItem(location, JsonLines.Parse(line.Bytes), null);
             }
+            catch (ChatCompletionValidationException e)
+            {
+                item = new ImportItem(location, null, e);
+            }
+
+            yield return item;
         }
     }
 
@@ -141,7 +149,8 @@ internal static class ImportSources
                     yield break;
                 }
 
-                yield return Parse(location, elements.Current.GetRawText());
+                // The element's own bytes: GetRawText would decode invalid UTF-8 in it leniently, or throw.
+                yield return Parse(location, JsonMarshal.GetRawUtf8Value(elements.Current));
             }
         }
     }
@@ -150,7 +159,7 @@ internal static class ImportSources
         Path.GetExtension(path).Equals(".jsonl", StringComparison.OrdinalIgnoreCase)
         || Path.GetExtension(path).Equals(".ndjson", StringComparison.OrdinalIgnoreCase);
 
-    private static ImportItem Parse(SourceLocation location, string json)
+    private static ImportItem Parse(SourceLocation location, ReadOnlySpan<byte> json)
     {
         try
         {

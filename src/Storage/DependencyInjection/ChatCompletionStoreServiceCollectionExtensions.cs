@@ -73,7 +73,8 @@ public static class ChatCompletionStoreServiceCollectionExtensions
 
         services.TryAddSingleton(CreateStore);
         services.TryAddSingleton(provider => new ChatCompletionWriter(
-            provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Writer));
+            provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Writer,
+            provider.GetService<Microsoft.Extensions.Logging.ILogger<ChatCompletionWriter>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChatCompletionWriterFlusher>());
         AddContextOptions(services);
         return services;

@@ -12,7 +12,7 @@ public static class ChatCompletionJson
     /// <summary>The serializer options of the wire format (read-only), for composing with other System.Text.Json code.</summary>
     public static JsonSerializerOptions Options => WireJson.Options;
 
-    /// <summary>Reads a completion from JSON text.</summary>
+    /// <summary>Reads a completion from JSON text (a .NET string, already decoded: lone surrogates are refused by name).</summary>
     /// <exception cref="ChatCompletionValidationException">The JSON is malformed or does not fit the model; names the field.</exception>
     public static ChatCompletion Parse(string json)
     {
@@ -20,10 +20,19 @@ public static class ChatCompletionJson
         return Read(() => JsonSerializer.Deserialize<ChatCompletion>(json, WireJson.Options));
     }
 
-    /// <summary>Reads a completion from UTF-8 JSON.</summary>
-    /// <exception cref="ChatCompletionValidationException">The JSON is malformed or does not fit the model; names the field.</exception>
+    /// <summary>
+    /// Reads a completion from UTF-8 JSON. Bytes that are not valid UTF-8 are refused, never replaced; a UTF-8 byte order
+    /// mark at the start is skipped.
+    /// </summary>
+    /// <exception cref="ChatCompletionValidationException">
+    /// The JSON is malformed (also when it is not valid UTF-8: the message names the line and byte) or does not fit the
+    /// model; names the field.
+    /// </exception>
     public static ChatCompletion Parse(ReadOnlySpan<byte> utf8Json)
     {
+        // System.Text.Json would decode invalid bytes in extensions and member names to U+FFFD without a word.
+        Utf8Input.ThrowIfInvalid(utf8Json);
+        utf8Json = Utf8Input.WithoutBom(utf8Json);
         try
         {
             return JsonSerializer.Deserialize<ChatCompletion>(utf8Json, WireJson.Options) ?? throw NullDocument();
@@ -34,13 +43,22 @@ public static class ChatCompletionJson
         }
     }
 
-    /// <summary>Reads a completion from a stream of UTF-8 JSON.</summary>
-    /// <exception cref="ChatCompletionValidationException">The JSON is malformed or does not fit the model; names the field.</exception>
+    /// <summary>
+    /// Reads a completion from a stream of UTF-8 JSON. Bytes that are not valid UTF-8 are refused, never replaced; a UTF-8
+    /// byte order mark at the start is skipped.
+    /// </summary>
+    /// <exception cref="ChatCompletionValidationException">
+    /// The JSON is malformed (also when it is not valid UTF-8: the message names the line and byte) or does not fit the
+    /// model; names the field.
+    /// </exception>
     public static async ValueTask<ChatCompletion> ParseAsync(Stream utf8Json, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(utf8Json);
+        // Checked as it is read, so the stream is not buffered twice; the wrapper leaves the caller's stream open.
+        await using var checkedJson = new Utf8ValidatingStream(utf8Json);
         try
         {
-            return await JsonSerializer.DeserializeAsync<ChatCompletion>(utf8Json, WireJson.Options, cancellationToken).ConfigureAwait(false)
+            return await JsonSerializer.DeserializeAsync<ChatCompletion>(checkedJson, WireJson.Options, cancellationToken).ConfigureAwait(false)
                 ?? throw NullDocument();
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Storage.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Storage;
 
@@ -13,20 +14,31 @@ namespace Storage;
 /// </summary>
 /// <remarks>
 /// Completions still in the buffer when the process dies are lost: only what <see cref="SaveAsync"/> has
-/// acknowledged is durable.
+/// acknowledged is durable. A flush that fails, with any exception, fails the completions of that flush (after
+/// <see cref="ChatCompletionWriterOptions.MaxFlushAttempts"/> for a transient database error), is logged and counted,
+/// and the writer goes on with the next; no caller of <see cref="SaveAsync"/> is left waiting.
 /// </remarks>
-public sealed class ChatCompletionWriter : IAsyncDisposable
+public sealed partial class ChatCompletionWriter : IAsyncDisposable
 {
     private readonly ChatCompletionStore _store;
     private readonly ChatCompletionWriterOptions _options;
+    private readonly ILogger _logger;
     private readonly Channel<Pending> _channel;
     private readonly Task _loop;
+    private volatile bool _disposed;
 
     /// <summary>Creates a writer over a store and starts its background loop.</summary>
     public ChatCompletionWriter(ChatCompletionStore store, ChatCompletionWriterOptions? options = null)
+        : this(store, options, null)
+    {
+    }
+
+    /// <summary>Creates a writer over a store that logs its failed flushes to <paramref name="logger"/>, and starts its background loop.</summary>
+    public ChatCompletionWriter(ChatCompletionStore store, ChatCompletionWriterOptions? options, ILogger<ChatCompletionWriter>? logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _options = options ?? new ChatCompletionWriterOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.Capacity, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.BatchSize, 1, nameof(options));
@@ -39,6 +51,7 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
     /// <see cref="ChatCompletionWriterOptions.FullMode"/> is <see cref="ChatCompletionWriterFullMode.Wait"/>.
     /// </summary>
     /// <returns><c>false</c> when the completion was dropped because the buffer was full.</returns>
+    /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
     public async ValueTask<bool> EnqueueAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(completion);
@@ -48,6 +61,11 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
     /// <summary>Queues a completion and completes once its batch has committed: the outcome is durable.</summary>
     /// <exception cref="ChatCompletionValidationException">The completion was rejected.</exception>
     /// <exception cref="ChatCompletionStoreException">It could not be written, or was dropped because the buffer was full.</exception>
+    /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
+    /// <exception cref="Exception">
+    /// Any other exception its flush failed with, as the store threw it: <see cref="ObjectDisposedException"/> when the
+    /// store's data source was disposed, say.
+    /// </exception>
     public async Task<SaveOutcome> SaveAsync(ChatCompletion completion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(completion);
@@ -60,19 +78,26 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
         return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops accepting completions and flushes everything already queued.</summary>
+    /// <summary>
+    /// Stops accepting completions and flushes everything already queued: each queued <see cref="SaveAsync"/> completes
+    /// with its outcome or its flush's failure.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         _channel.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
     }
 
     private async ValueTask<bool> WriteAsync(Pending pending, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_options.FullMode == ChatCompletionWriterFullMode.Drop)
         {
             if (!_channel.Writer.TryWrite(pending))
             {
+                // Closed by a dispose that began after the check above: not a full buffer.
+                ObjectDisposedException.ThrowIf(_disposed, this);
                 StorageTelemetry.Dropped.Add(1);
                 return false;
             }
@@ -97,6 +122,27 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
     {
         var reader = _channel.Reader;
         var batch = new List<Pending>(_options.BatchSize);
+        try
+        {
+            await CollectAndFlushAsync(reader, batch).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // FlushAsync handles every failure of a flush, so this is a bug in the loop itself; still, nobody may be left
+            // waiting: refuse new completions and fail the ones held.
+            LogLoopFailed(_logger, e);
+            _disposed = true;
+            _channel.Writer.TryComplete();
+            Fail(batch, e);
+            while (reader.TryRead(out var pending))
+            {
+                Fail([pending], e);
+            }
+        }
+    }
+
+    private async Task CollectAndFlushAsync(ChannelReader<Pending> reader, List<Pending> batch)
+    {
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             // A batch closes when it is full or FlushInterval after its first completion, whichever comes first.
@@ -165,21 +211,40 @@ public sealed class ChatCompletionWriter : IAsyncDisposable
             {
                 // Replays are recognised, so writing again what a lost commit may have stored never stores it twice.
                 remaining = remaining.Where(i => !reported[i]).ToList();
+                LogFlushRetried(_logger, e, remaining.Count, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt))).ConfigureAwait(false);
             }
-            catch (ChatCompletionStoreException e)
+            catch (Exception e)
             {
-                var failed = remaining.Where(i => !reported[i]).ToList();
-                StorageTelemetry.Failed.Add(failed.Count);
-                foreach (var index in failed)
-                {
-                    batch[index].Done?.TrySetException(e);
-                }
-
+                // Any exception, not only the store's own: one that escaped would end the loop and leave every caller
+                // queued behind this flush waiting for ever.
+                var failed = remaining.Where(i => !reported[i]).Select(i => batch[i]).ToList();
+                activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+                LogFlushFailed(_logger, e, failed.Count, attempt, e.GetType().Name);
+                Fail(failed, e);
                 return;
             }
         }
     }
+
+    private static void Fail(IReadOnlyCollection<Pending> pending, Exception error)
+    {
+        StorageTelemetry.Failed.Add(pending.Count);
+        foreach (var item in pending)
+        {
+            item.Done?.TrySetException(error);
+        }
+    }
+
+    // Messages name the exception's type and the store's message (operation and SQLSTATE), never completion content.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A buffered writer's flush failed on a transient error; {Count} completions are tried again after attempt {Attempt}: {Reason}")]
+    private static partial void LogFlushRetried(ILogger logger, Exception exception, int count, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A buffered writer gave up on {Count} completions after {Attempts} attempts: the flush failed with {ExceptionType}")]
+    private static partial void LogFlushFailed(ILogger logger, Exception exception, int count, int attempts, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A buffered writer's loop failed; it accepts no more completions and failed those it held")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
     private sealed record Pending(ChatCompletion Completion, TaskCompletionSource<SaveOutcome>? Done);
 }
