@@ -9,7 +9,8 @@ using Storage.Migrations;
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
 // Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--connection "Host=…"]
-// --ingest-only stops after the five ingest methods; -- --hash measures the per-item client cost of the bulk path alone (no database).
+// --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
+// usage rollup, the bulk path as the least-privilege role); -- --hash measures the per-item client cost of the bulk path alone (no database).
 if (args.Contains("--hash"))
 {
     HashBenchmark.Run();
@@ -90,6 +91,9 @@ try
 
     Console.WriteLine();
     Console.WriteLine($"writer_vs_copy: {(medians[cases[4].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}");
+
+    Console.WriteLine();
+    await new GuaranteeBenchmarks(dataSource, benchmarks).RunAsync(quick ? 3_200 : 16_000, count, quick ? 3 : 5);
 
     var bulkVsCopy = $"bulk_vs_copy: {(medians[cases[3].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}";
     if (args.Contains("--ingest-only"))

@@ -1,4 +1,5 @@
 using Storage.Api.Authentication;
+using Storage.Internal;
 
 namespace Storage.Api.Endpoints;
 

@@ -1,6 +1,8 @@
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Storage.Internal;
 
 namespace Storage.Cli.Import;
 
@@ -79,20 +81,28 @@ internal static class ImportSources
     public static async IAsyncEnumerable<ImportItem> ReadLinesAsync(
         string source, Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var line in JsonLines.ReadAsync(stream, cancellationToken))
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        try
         {
-            var location = new SourceLocation(source, line.Number, SourceLocation.Kind.Line);
-            ImportItem item;
-            try
+            await foreach (var line in JsonLines.ReadAsync(reader, cancellationToken))
             {
-                item = new ImportItem(location, JsonLines.Parse(line.Bytes), null);
-            }
-            catch (ChatCompletionValidationException e)
-            {
-                item = new ImportItem(location, null, e);
-            }
+                var location = new SourceLocation(source, line.Number, SourceLocation.Kind.Line);
+                ImportItem item;
+                try
+                {
+                    item = new ImportItem(location, JsonLines.Parse(line.Bytes), null);
+                }
+                catch (ChatCompletionValidationException e)
+                {
+                    item = new ImportItem(location, null, e);
+                }
 
-            yield return item;
+                yield return item;
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync();
         }
     }
 

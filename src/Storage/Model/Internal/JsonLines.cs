@@ -3,10 +3,10 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Storage.Api.Endpoints;
+namespace Storage.Internal;
 
 /// <summary>
-/// Splits a JSON Lines request body into lines as bytes, not text: each line goes to <see cref="ChatCompletionJson.Parse(ReadOnlySpan{byte})"/>,
+/// Splits JSON Lines (a file, stdin, an HTTP body) into lines as bytes, not text: each line goes to <see cref="ChatCompletionJson.Parse(ReadOnlySpan{byte})"/>,
 /// which refuses invalid UTF-8 by position. A decoding text reader would turn such bytes into U+FFFD before anyone could
 /// see them, or, made strict, fail a whole buffer of lines at once and leave the rest unreadable. A line feed byte never
 /// occurs inside a UTF-8 sequence, so splitting bytes on it is safe.
