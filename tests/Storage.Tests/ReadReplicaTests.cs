@@ -105,6 +105,7 @@ public sealed class ReadReplicaTests(ReplicaClusters clusters) : IClassFixture<R
             var took = Stopwatch.StartNew();
             var (read, readSql) = await spans.ObserveAsync(() => store.GetAsync(completion.Id, box.Token));
             took.Stop();
+            TestContext.Current.TestOutputHelper?.WriteLine($"replica: a read-your-writes read behind a paused standby took {took.ElapsedMilliseconds} ms (wait {wait.TotalMilliseconds} ms)");
 
             Assert.Equal(completion.Id, read?.Id);
             Assert.Equal(("primary", "lagging"), (readSql.Source, readSql.Fallback));
@@ -143,6 +144,7 @@ public sealed class ReadReplicaTests(ReplicaClusters clusters) : IClassFixture<R
         var (usage, usageSql) = await spans.ObserveAsync(() => store.GetUsageAsync(cancellationToken: box.Token));
         var (exported, exportSql) = await spans.ObserveAsync(async () => await store.ExportAsync(cancellationToken: box.Token).CountAsync(box.Token));
         took.Stop();
+        TestContext.Current.TestOutputHelper?.WriteLine($"replica: 5 reads with the standby stopped took {took.ElapsedMilliseconds} ms");
 
         Assert.Equal(completion.Id, read?.Id);
         Assert.Contains(page.Items, c => c.Id == completion.Id);
@@ -175,6 +177,14 @@ public sealed class ReadReplicaTests(ReplicaClusters clusters) : IClassFixture<R
             await Task.Delay(200, box.Token);
         }
     }
+
+    [Theory]
+    [InlineData(5UL * 8192 + 24, 5UL * 8192)]                  // an empty page: its short header is not WAL a standby replays
+    [InlineData(3UL * 16 * 1024 * 1024 + 40, 3UL * 16 * 1024 * 1024)] // an empty segment: its long header
+    [InlineData(5UL * 8192 + 40, 5UL * 8192 + 40)]             // a record that ends 40 bytes into an ordinary page
+    [InlineData(5UL * 8192 + 48, 5UL * 8192 + 48)]
+    public void The_position_waited_for_is_where_the_written_WAL_ends(ulong insert, ulong expected) =>
+        Assert.Equal(expected, Storage.Internal.ReadReplica.EndOfWal(insert, 8192, 16 * 1024 * 1024));
 
     private static CancellationTokenSource Box()
     {
