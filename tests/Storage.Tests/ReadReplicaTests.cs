@@ -56,7 +56,8 @@ public sealed class ReadReplicaTests(ReplicaClusters clusters) : IClassFixture<R
     {
         using var box = Box();
         await using var primary = NpgsqlDataSource.Create(clusters.PrimaryConnectionString);
-        await using var standby = NpgsqlDataSource.Create(clusters.StandbyConnectionString);
+        // One connection: a read that left its connection open after the replay check would starve the next.
+        await using var standby = NpgsqlDataSource.Create(clusters.StandbyConnectionString + ";Maximum Pool Size=1;Timeout=5");
         await using var root = new ChatCompletionStore(
             primary, standby, new ChatCompletionStoreOptions { ReadYourWrites = true, ReadYourWritesTimeout = TimeSpan.FromSeconds(20) });
         var store = root.ForTenant("replica-tenant");
