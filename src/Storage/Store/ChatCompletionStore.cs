@@ -39,8 +39,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates a store that writes to one data source and reads from another, both owned by the caller: a streaming
-    /// standby of the primary, or a multi-host source with <c>Target Session Attributes=prefer-standby</c>. Get, find,
+    /// Creates a store that writes to one data source and reads from another (a streaming standby of the primary, or a
+    /// multi-host source with <c>Target Session Attributes=prefer-standby</c>); the caller owns and disposes both. Get, find,
     /// list, export, messages and usage read there; saves, metadata updates (with the read of the version they check),
     /// deletes and retention go to <paramref name="dataSource"/>, the primary. A read that the standby cannot answer
     /// (it is down, refuses connections or fails the query) is answered by the primary, and a standby that could not be
