@@ -8,8 +8,9 @@ namespace Storage.Connection;
 /// <summary>
 /// A PostgreSQL cluster run from the installed binaries with initdb and pg_ctl, listening on 127.0.0.1 over TCP only. When
 /// this process is root the tools run as another OS user through runuser, since PostgreSQL refuses to run as root. The
-/// storage command's development cluster, the tests' throwaway clusters (with the fault tests' kill and restart) and,
-/// through the development cluster, the benchmark all run on this. Unix only: it relies on Unix file modes, runuser and /proc.
+/// storage command's development cluster, the tests' throwaway clusters (with the fault tests' kill and restart, and the
+/// replica tests' standbys made by pg_basebackup) and, through the development cluster, the benchmark all run on this.
+/// Unix only: it relies on Unix file modes, runuser and /proc.
 /// </summary>
 internal sealed class PostgresCluster
 {
@@ -266,13 +267,44 @@ internal sealed class PostgresCluster
         }
     }
 
+    /// <summary>
+    /// Makes this (missing or empty) data directory a streaming standby of the server on 127.0.0.1:<paramref name="primaryPort"/>:
+    /// pg_basebackup with <c>-R</c>, which writes <c>standby.signal</c> and the <c>primary_conninfo</c> the standby
+    /// replicates with. The primary needs <c>wal_level=replica</c> (the default) and to let <paramref name="user"/>
+    /// replicate from 127.0.0.1 (initdb's pg_hba.conf lets every user with the REPLICATION attribute, superusers included).
+    /// Start the standby with the primary's settings (a hot standby refuses a smaller <c>max_connections</c>).
+    /// </summary>
+    public async Task BaseBackupFromAsync(int primaryPort, string user, string password, CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("A PostgreSQL cluster from the installed binaries needs Unix.");
+        }
+
+        Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await ChownAsync(DataDirectory, cancellationToken).ConfigureAwait(false);
+        // A fast checkpoint: the default spread one can take minutes on an idle server.
+        var backup = await TryRunToolAsync(
+                "pg_basebackup",
+                ["-D", DataDirectory, "-h", IPAddress.Loopback.ToString(), "-p", primaryPort.ToString(CultureInfo.InvariantCulture), "-U", user,
+                 "-R", "-X", "stream", "-c", "fast", "--no-sync", "--no-password"],
+                cancellationToken,
+                new Dictionary<string, string> { ["PGPASSWORD"] = password })
+            .ConfigureAwait(false);
+        if (!backup.Succeeded)
+        {
+            throw new StorageConnectionException($"pg_basebackup from port {primaryPort} into {DataDirectory} failed: {backup.Output.ReplaceLineEndings(" ")}");
+        }
+    }
+
     /// <summary>Runs initdb, pg_ctl or another program of <see cref="BinDirectory"/> as <see cref="OsUser"/>.</summary>
-    public Task<ProcessResult> TryRunToolAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    public Task<ProcessResult> TryRunToolAsync(
+        string tool, IEnumerable<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var path = Path.Combine(BinDirectory, tool);
         return OsUser is null
-            ? ProcessRunner.RunAsync(path, arguments, cancellationToken)
-            : ProcessRunner.RunAsync("runuser", ["-u", OsUser, "--", path, .. arguments], cancellationToken);
+            ? ProcessRunner.RunAsync(path, arguments, cancellationToken, environment)
+            : ProcessRunner.RunAsync("runuser", ["-u", OsUser, "--", path, .. arguments], cancellationToken, environment);
     }
 
     private async Task<StorageConnectionException> StartFailureAsync(ProcessResult started, CancellationToken cancellationToken)

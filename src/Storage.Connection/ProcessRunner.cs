@@ -18,7 +18,12 @@ internal sealed record ProcessResult(string CommandLine, int ExitCode, string St
 internal static class ProcessRunner
 {
     /// <summary>Runs a process to completion and returns its exit code and output, whatever the exit code.</summary>
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    /// <param name="fileName">The program.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="cancellationToken">Kills the process.</param>
+    /// <param name="environment">Variables to add to the process's environment (a password, kept off the command line).</param>
+    public static async Task<ProcessResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(fileName, arguments)
         {
@@ -28,6 +33,11 @@ internal static class ProcessRunner
             // Tools run as another OS user must be able to enter their working directory.
             WorkingDirectory = "/",
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
+
         var commandLine = string.Join(' ', [fileName, .. startInfo.ArgumentList]);
         using var process = Process.Start(startInfo) ?? throw new StorageConnectionException($"Could not start {commandLine}.");
         // Nothing run here reads input; an open stdin could only make a tool wait for a prompt.

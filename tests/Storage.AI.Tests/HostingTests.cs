@@ -67,6 +67,92 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
     }
 
     [Fact]
+    public void The_read_connection_string_and_read_your_writes_bind_from_configuration()
+    {
+        var fromSection = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Storage"] = "Host=primary",
+            ["ConnectionStrings:StorageRead"] = "Host=fallback-standby",
+            ["Storage:ReadConnectionString"] = "Host=standby1,standby2;Target Session Attributes=prefer-standby",
+            ["Storage:Store:ReadYourWrites"] = "true",
+            ["Storage:Store:ReadYourWritesTimeout"] = "00:00:00.250",
+        }).Build();
+        var fromConnectionStrings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Storage"] = "Host=primary",
+            ["ConnectionStrings:StorageRead"] = "Host=standby",
+        }).Build();
+
+        var section = Options(fromSection);
+        var connectionStrings = Options(fromConnectionStrings);
+
+        Assert.Equal(
+            ("Host=primary", "Host=standby1,standby2;Target Session Attributes=prefer-standby", true, TimeSpan.FromMilliseconds(250)),
+            (section.ConnectionString, section.ReadConnectionString, section.Store.ReadYourWrites, section.Store.ReadYourWritesTimeout));
+        Assert.Equal(
+            ("Host=primary", "Host=standby", false, TimeSpan.FromSeconds(1)),
+            (connectionStrings.ConnectionString, connectionStrings.ReadConnectionString, connectionStrings.Store.ReadYourWrites,
+             connectionStrings.Store.ReadYourWritesTimeout));
+
+        static ChatCompletionStoreServiceOptions Options(IConfiguration configuration)
+        {
+            using var provider = new ServiceCollection().AddSingleton(configuration).AddChatCompletionStore().BuildServiceProvider();
+            return provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_registered_store_reads_from_the_configured_read_source_and_falls_back_to_the_primary(bool sharedDataSource)
+    {
+        var stopped = new List<(string? Source, string? Fallback)>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == StorageTelemetry.ActivitySourceName,
+            Sample = (ref _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.OperationName == "storage.get" && activity.GetTagItem("storage.read.source") is string source)
+                {
+                    lock (stopped)
+                    {
+                        stopped.Add((source, activity.GetTagItem("storage.read.fallback") as string));
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Storage"] = sharedDataSource ? null : database.ConnectionString,
+            // Nothing listens there: the standby is down, so reads go to the primary.
+            ["ConnectionStrings:StorageRead"] = "Host=127.0.0.1;Port=1;Database=none;Username=none;Timeout=2",
+            ["Storage:Store:ReadYourWrites"] = "true",
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        if (sharedDataSource)
+        {
+            services.AddSingleton(dataSource);
+        }
+
+        services.AddChatCompletionStore();
+        await using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<ChatCompletionStore>();
+        var completion = Completion("read back through the registered store");
+
+        await store.SaveAsync(completion, Token);
+        var read = await store.GetAsync(completion.Id, Token);
+
+        Assert.Equal(completion.Id, read?.Id);
+        lock (stopped)
+        {
+            Assert.Contains(("primary", "unavailable"), stopped);
+        }
+    }
+
+    [Fact]
     public async Task The_store_uses_the_data_source_registered_in_the_container()
     {
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);

@@ -77,6 +77,30 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The server is not a local cluster this process started.</exception>
     public Task RestartAsync(CancellationToken cancellationToken = default) => OwnedCluster.RestartAsync(cancellationToken);
 
+    /// <summary>
+    /// Makes a streaming standby of this local cluster (pg_basebackup -R from it, over 127.0.0.1) and starts it with the
+    /// same settings on a free port of its own; the same superuser and password reach it. Removed when disposed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is not a local cluster this process started.</exception>
+    public async Task<PostgresServer> StartStandbyAsync(CancellationToken cancellationToken = default)
+    {
+        var primary = _owned as ThrowawayCluster
+            ?? throw new InvalidOperationException($"Only a local cluster can be given a standby, not {Description}.");
+        var standby = await ThrowawayCluster.StartStandbyAsync(primary, cancellationToken).ConfigureAwait(false);
+        return new PostgresServer(standby.ConnectionString, standby.Description, standby);
+    }
+
+    /// <summary>Stops a local cluster (pg_ctl's immediate mode); <see cref="RestartAsync"/> starts it again on the same port.</summary>
+    /// <exception cref="InvalidOperationException">The server is not a local cluster this process started.</exception>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        var stopped = await OwnedCluster.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (!stopped.Succeeded)
+        {
+            throw new InvalidOperationException($"Could not stop {Description}: {stopped}");
+        }
+    }
+
     /// <summary>Creates an empty database and returns a superuser connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -170,14 +194,16 @@ public sealed class PostgresServer : IAsyncDisposable
         // As root, when the system has no postgres user (no packaged server), the tests make one of their own.
         private const string FallbackOsUser = "storagetest";
 
-        private readonly string _password = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        private readonly string _password;
         private readonly EventHandler _onProcessExit;
         private readonly PosixSignalRegistration[] _onSignals;
         private int _removed;
 
-        private ThrowawayCluster(PostgresCluster cluster)
+        private ThrowawayCluster(PostgresCluster cluster, string password, string[] settings)
         {
             Cluster = cluster;
+            _password = password;
+            Settings = settings;
             // A test run that ends without disposing must not leave a server running. Since .NET 10, SIGTERM and
             // Ctrl+C no longer raise ProcessExit, so they get handlers of their own.
             _onProcessExit = (_, _) => Remove();
@@ -190,6 +216,9 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         public PostgresCluster Cluster { get; }
+
+        /// <summary>The server settings it starts with; a standby of it starts with the same.</summary>
+        public string[] Settings { get; }
 
         public string ConnectionString => PostgresCluster.ConnectionString(Cluster.Port, Superuser, _password, "postgres");
 
@@ -213,21 +242,44 @@ public sealed class PostgresServer : IAsyncDisposable
                 await PostgresCluster.EnsureOsUserAsync(osUser, cancellationToken).ConfigureAwait(false);
             }
 
+            // A throwaway cluster loses nothing if a crash corrupts it, and tests run much faster without syncs.
+            string[] settings = durable
+                ? ["max_connections=200"]
+                : ["max_connections=200", "fsync=off", "synchronous_commit=off", "full_page_writes=off"];
             var cluster = new ThrowawayCluster(
-                new PostgresCluster(Directory.CreateTempSubdirectory("storage-pg-").FullName, binDirectory, osUser));
+                new PostgresCluster(Directory.CreateTempSubdirectory("storage-pg-").FullName, binDirectory, osUser),
+                RandomNumberGenerator.GetHexString(32, lowercase: true),
+                settings);
             try
             {
                 await cluster.Cluster.InitializeAsync(Superuser, cluster._password, cancellationToken).ConfigureAwait(false);
-                // A throwaway cluster loses nothing if a crash corrupts it, and tests run much faster without syncs.
-                string[] settings = durable
-                    ? ["max_connections=200"]
-                    : ["max_connections=200", "fsync=off", "synchronous_commit=off", "full_page_writes=off"];
                 await cluster.Cluster.StartOnFreePortAsync(settings, cancellationToken).ConfigureAwait(false);
                 return cluster;
             }
             catch
             {
                 await cluster.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>A standby of a running throwaway cluster: its base backup, started with its settings on a free port.</summary>
+        public static async Task<ThrowawayCluster> StartStandbyAsync(ThrowawayCluster primary, CancellationToken cancellationToken)
+        {
+            var source = primary.Cluster;
+            var standby = new ThrowawayCluster(
+                new PostgresCluster(Directory.CreateTempSubdirectory("storage-pg-standby-").FullName, source.BinDirectory, source.OsUser),
+                primary._password,
+                primary.Settings);
+            try
+            {
+                await standby.Cluster.BaseBackupFromAsync(source.Port, Superuser, primary._password, cancellationToken).ConfigureAwait(false);
+                await standby.Cluster.StartOnFreePortAsync(primary.Settings, cancellationToken).ConfigureAwait(false);
+                return standby;
+            }
+            catch
+            {
+                await standby.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
         }

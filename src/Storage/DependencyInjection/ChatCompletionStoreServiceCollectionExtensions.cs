@@ -24,7 +24,9 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     /// options bound from the <c>Storage</c> configuration section (when an <see cref="IConfiguration"/> is registered,
     /// as in every host) and then adjusted by <paramref name="configure"/>. The store uses the
     /// <see cref="NpgsqlDataSource"/> registered in the container when there is one, else its own built from
-    /// <see cref="ChatCompletionStoreServiceOptions.ConnectionString"/> (or <c>ConnectionStrings:Storage</c>).
+    /// <see cref="ChatCompletionStoreServiceOptions.ConnectionString"/> (or <c>ConnectionStrings:Storage</c>). With
+    /// <see cref="ChatCompletionStoreServiceOptions.ReadConnectionString"/> (or <c>ConnectionStrings:StorageRead</c>) set,
+    /// the store reads from that source (a standby) and writes to the primary.
     /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown.
     /// </summary>
     /// <remarks>
@@ -109,14 +111,18 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     {
         section.Bind(options);
         options.ConnectionString ??= root?.GetConnectionString(ChatCompletionStoreServiceOptions.ConfigurationSection);
+        options.ReadConnectionString ??= root?.GetConnectionString(ChatCompletionStoreServiceOptions.ReadConnectionStringName);
     }
 
     private static ChatCompletionStore CreateStore(IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+        var read = string.IsNullOrWhiteSpace(options.ReadConnectionString) ? null : options.ReadConnectionString;
         if (provider.GetService<NpgsqlDataSource>() is { } shared)
         {
-            return new ChatCompletionStore(shared, options.Store);
+            // The container owns the primary; the store owns the read data source it builds.
+            return new ChatCompletionStore(
+                shared, ownsDataSource: false, read is null ? null : NpgsqlDataSource.Create(read), ownsReadDataSource: true, options.Store);
         }
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
@@ -127,6 +133,6 @@ public static class ChatCompletionStoreServiceCollectionExtensions
         }
 
         // The store owns (and disposes) the data source it builds from the string.
-        return new ChatCompletionStore(options.ConnectionString, options.Store);
+        return new ChatCompletionStore(options.ConnectionString, read, options.Store);
     }
 }

@@ -60,7 +60,7 @@ public sealed partial class ChatCompletionStore
             throw new ChatCompletionNotFoundException(after, nameof(after));
         }
 
-        return await ExecuteAsync(
+        return await ReadAsync(
                 "storage.list", "list completions", (db, token) => CompletionQueries.ListAsync(db, filter, after, limit, order, token), cancellationToken)
             .ConfigureAwait(false);
     }
@@ -114,7 +114,8 @@ public sealed partial class ChatCompletionStore
             return null;
         }
 
-        return await ExecuteAsync(
+        // On the primary: the version is what a metadata update will check, and a standby's could be stale.
+        return await ReadPrimaryAsync(
                 "storage.get",
                 "read the completion",
                 async (db, token) => (await CompletionQueries.GetStoredAsync(db, id, token).ConfigureAwait(false))?.ToStored(),
@@ -200,7 +201,7 @@ public sealed partial class ChatCompletionStore
             throw new ChatCompletionNotFoundException(id, nameof(id));
         }
 
-        var found = await ExecuteAsync(
+        var found = await ReadAsync(
                 "storage.list_messages", "read the messages", (db, token) => CompletionQueries.CallAsync(db, id, token), cancellationToken)
             .ConfigureAwait(false);
         return found.Count == 0
@@ -272,12 +273,12 @@ public sealed partial class ChatCompletionStore
         ChatCompletionFilter? filter = null, ChatCompletionUsageGrouping? grouping = null, CancellationToken cancellationToken = default)
     {
         FilterValues.Validate(filter, nameof(filter));
-        return await ExecuteAsync("storage.usage", "sum usage", (db, token) => CompletionQueries.UsageAsync(db, filter, grouping, token), cancellationToken)
+        return await ReadAsync("storage.usage", "sum usage", (db, token) => CompletionQueries.UsageAsync(db, filter, grouping, token), cancellationToken)
             .ConfigureAwait(false);
     }
 
     // Each batch on a context of its own, so no connection is held while the caller processes the previous one.
     private Task<List<CompletionQueries.StoredRow>> ExportBatchAsync(
         ChatCompletionFilter? filter, CompletionQueries.KeysetPosition? position, int batchSize, CancellationToken cancellationToken) =>
-        ExecuteAsync(null, "export completions", (db, token) => CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, token), cancellationToken);
+        ReadAsync(null, "export completions", (db, token) => CompletionQueries.ExportBatchAsync(db, filter, position, batchSize, token), cancellationToken);
 }

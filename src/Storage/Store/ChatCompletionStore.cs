@@ -22,6 +22,9 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly TenantClaim _claim;
     // Whether the role may COPY into the tables is the data source's, so every tenant view shares what one learned.
     private readonly BulkCopy.DirectCopyState _directCopy;
+    // The read data source, shared by every tenant view; null when reads go to the primary.
+    private readonly ReadReplica? _replica;
+    private readonly bool _ownsReadDataSource;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -35,7 +38,47 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     {
     }
 
+    /// <summary>
+    /// Creates a store that writes to one data source and reads from another (a streaming standby of the primary, or a
+    /// multi-host source with <c>Target Session Attributes=prefer-standby</c>); the caller owns and disposes both. Get, find,
+    /// list, export, messages and usage read there; saves, metadata updates (with the read of the version they check),
+    /// deletes and retention go to <paramref name="dataSource"/>, the primary. A read that the standby cannot answer
+    /// (it is down, refuses connections or fails the query) is answered by the primary, and a standby that could not be
+    /// reached is skipped for a few seconds. Reads may lag the primary by the replication delay unless
+    /// <see cref="ChatCompletionStoreOptions.ReadYourWrites"/> is on. <see cref="ForTenant"/> views share both sources.
+    /// </summary>
+    /// <param name="dataSource">The primary.</param>
+    /// <param name="readDataSource">The source for reads; <c>null</c> to read the primary too.</param>
+    /// <param name="options">The store's options.</param>
+    public ChatCompletionStore(NpgsqlDataSource dataSource, NpgsqlDataSource? readDataSource, ChatCompletionStoreOptions? options = null)
+        : this(dataSource, ownsDataSource: false, readDataSource, ownsReadDataSource: false, options)
+    {
+    }
+
+    /// <summary>
+    /// Creates a store that owns two data sources built from connection strings: the primary's, and one for reads (see
+    /// <see cref="ChatCompletionStore(NpgsqlDataSource, NpgsqlDataSource?, ChatCompletionStoreOptions?)"/>).
+    /// </summary>
+    /// <param name="connectionString">The primary.</param>
+    /// <param name="readConnectionString">The standby, or several hosts with <c>Target Session Attributes=prefer-standby</c>; <c>null</c> or empty to read the primary too.</param>
+    /// <param name="options">The store's options.</param>
+    public ChatCompletionStore(string connectionString, string? readConnectionString, ChatCompletionStoreOptions? options = null)
+        : this(
+            NpgsqlDataSource.Create(connectionString),
+            ownsDataSource: true,
+            string.IsNullOrWhiteSpace(readConnectionString) ? null : NpgsqlDataSource.Create(readConnectionString),
+            ownsReadDataSource: true,
+            options)
+    {
+    }
+
     private ChatCompletionStore(NpgsqlDataSource dataSource, bool ownsDataSource, ChatCompletionStoreOptions? options)
+        : this(dataSource, ownsDataSource, readDataSource: null, ownsReadDataSource: false, options)
+    {
+    }
+
+    internal ChatCompletionStore(
+        NpgsqlDataSource dataSource, bool ownsDataSource, NpgsqlDataSource? readDataSource, bool ownsReadDataSource, ChatCompletionStoreOptions? options)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _dataSource = dataSource;
@@ -47,6 +90,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _tenant = "";
         _claim = TenantClaim.Create(_tenant, _options.TenantSigningKey);
         _directCopy = new BulkCopy.DirectCopyState();
+        _replica = readDataSource is null ? null : new ReadReplica(readDataSource, _options);
+        _ownsReadDataSource = ownsReadDataSource && readDataSource is not null;
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)
@@ -59,6 +104,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _tenant = tenant;
         _claim = TenantClaim.Create(tenant, _options.TenantSigningKey);
         _directCopy = store._directCopy;
+        _replica = store._replica;
     }
 
     /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>
@@ -148,10 +194,15 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
         }
+
+        if (_ownsReadDataSource)
+        {
+            await _replica!.DataSource.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken) =>
-        ExecuteAsync<IReadOnlyList<ChatCompletion>>("storage.get", "read completions", async (db, token) =>
+        ReadAsync<IReadOnlyList<ChatCompletion>>("storage.get", "read completions", async (db, token) =>
             await db.Completions
                 .AsNoTracking()
                 .Where(c => c.Id == id)
@@ -166,7 +217,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
 
     // A fresh context: the one whose save failed still tracks the completion.
     private Task<bool> IsStoredAsync(long key, DateTimeOffset created, byte[] hash, CancellationToken cancellationToken) =>
-        ExecuteAsync(null, "check for a stored completion", async (db, token) =>
+        ReadPrimaryAsync(null, "check for a stored completion", async (db, token) =>
         {
             var stored = await db.Completions
                 .Where(c => EF.Property<long>(c, ShadowProperties.CompletionKey) == key && c.Created == created)

@@ -57,4 +57,25 @@ public sealed class ChatCompletionStoreOptions
             ? value
             : throw new ArgumentOutOfRangeException(nameof(value), value.Length, "The tenant signing key must be at least 32 bytes.");
     }
+
+    /// <summary>
+    /// Read-your-writes on a store with a read data source (see
+    /// <see cref="ChatCompletionStore(Npgsql.NpgsqlDataSource, Npgsql.NpgsqlDataSource?, ChatCompletionStoreOptions?)"/>): after
+    /// each operation on the primary, the store notes the primary's WAL position (one extra query), and a later read
+    /// through this store or any of its <see cref="ChatCompletionStore.ForTenant"/> views waits, up to
+    /// <see cref="ReadYourWritesTimeout"/>, until the standby it reads from has replayed that position, else reads the
+    /// primary. Every write made through the store before a read began is then visible to that read. Off by default:
+    /// reads on the standby may then lag the primary by its replication delay. Without a read data source it does nothing.
+    /// </summary>
+    public bool ReadYourWrites { get; set; }
+
+    /// <summary>
+    /// How long a read waits for the standby to replay the store's last write when <see cref="ReadYourWrites"/> is on,
+    /// before it reads the primary instead; <see cref="TimeSpan.Zero"/> never waits. Defaults to 1 second.
+    /// </summary>
+    public TimeSpan ReadYourWritesTimeout
+    {
+        get;
+        set => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The wait cannot be negative.");
+    } = TimeSpan.FromSeconds(1);
 }

@@ -139,7 +139,15 @@ public sealed partial class ChatCompletionStore
             // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
             var tryDirect = !Volatile.Read(ref _directCopy.Unsupported) && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
             var (written, direct) = await ExecuteAsync(
-                    null, "save a batch of completions", token => BulkCopy.WriteAsync(_dataSource, _claim, firsts.Values, tryDirect, token), cancellationToken)
+                    null,
+                    "save a batch of completions",
+                    async token =>
+                    {
+                        var batchWritten = await BulkCopy.WriteAsync(_dataSource, _claim, firsts.Values, tryDirect, token).ConfigureAwait(false);
+                        await NoteWriteAsync(token).ConfigureAwait(false);
+                        return batchWritten;
+                    },
+                    cancellationToken)
                 .ConfigureAwait(false);
             if (direct == BulkCopy.Direct.Conflict)
             {

@@ -10,14 +10,15 @@ internal static class StorageModel
     public const string MigrationsAssembly = "Storage.Migrations";
 
     public static DbContextOptionsBuilder<ChatCompletionDbContext> Configure(
-        DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
+        DbContextOptionsBuilder<ChatCompletionDbContext> builder, NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null, bool retry = true)
     {
         options ??= new ChatCompletionStoreOptions();
+        var maxRetryCount = retry ? options.MaxRetryCount : 0;
         return ShapeModel(builder
             // Transient failures (a dropped connection, a failover, a serialization failure) are retried. A save whose
             // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
             .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly)
-                .ExecutionStrategy(dependencies => new StoreExecutionStrategy(dependencies, dataSource, options.MaxRetryCount, options.MaxRetryDelay))))
+                .ExecutionStrategy(dependencies => new StoreExecutionStrategy(dependencies, dataSource, maxRetryCount, options.MaxRetryDelay))))
             .AddInterceptors(TenantSessionInterceptor.Instance);
     }
 
