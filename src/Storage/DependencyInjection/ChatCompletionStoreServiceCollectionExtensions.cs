@@ -114,6 +114,11 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     private static ChatCompletionStore CreateStore(IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
+        if (options.PricesFile is { Length: > 0 } pricesFile && options.Store.Prices is null)
+        {
+            options.Store.Prices = PriceTable.Parse(File.ReadAllBytes(pricesFile));
+        }
+
         if (provider.GetService<NpgsqlDataSource>() is { } shared)
         {
             return new ChatCompletionStore(shared, options.Store);

@@ -22,6 +22,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly TenantClaim _claim;
     // Whether the role may COPY into the tables is the data source's, so every tenant view shares what one learned.
     private readonly BulkCopy.DirectCopyState _directCopy;
+    // Prices are the database's, not a tenant's: every view shares one cache.
+    private readonly PriceCache _prices;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -47,6 +49,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _tenant = "";
         _claim = TenantClaim.Create(_tenant, _options.TenantSigningKey);
         _directCopy = new BulkCopy.DirectCopyState();
+        _prices = new PriceCache(dataSource, _options);
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)
@@ -59,6 +62,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _tenant = tenant;
         _claim = TenantClaim.Create(tenant, _options.TenantSigningKey);
         _directCopy = store._directCopy;
+        _prices = store._prices;
     }
 
     /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>
@@ -100,7 +104,11 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             _validator.Validate(completion);
             var hash = ContentHash.Compute(completion, _tenant);
             var key = ContentHash.ToKey(hash);
+            var cost = CostCalculator.Compute(completion.Model, completion.Created, completion.Usage, await PricesAsync(token).ConfigureAwait(false));
             var entry = db.Completions.Add(completion);
+            entry.Property(ShadowProperties.Cost).CurrentValue = cost?.Usd;
+            entry.Property(ShadowProperties.CostSource).CurrentValue = CostSources.Name(cost);
+            entry.Property(ShadowProperties.CostClamped).CurrentValue = cost?.Clamped ?? false;
             entry.Property(ShadowProperties.CompletionKey).CurrentValue = key;
             entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;
             entry.Property(ShadowProperties.Tenant).CurrentValue = _tenant;
@@ -112,6 +120,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             try
             {
                 await db.SaveChangesAsync(token).ConfigureAwait(false);
+                CountCost(completion, cost);
                 return SaveOutcome.Stored;
             }
             catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })
