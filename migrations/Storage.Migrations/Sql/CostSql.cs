@@ -26,7 +26,9 @@ internal static class CostSql
         """,
 
         // Write privileges that default privileges handed out (the README's application role gets them) are taken
-        // back: the application reads prices, only the owner (storage prices import, from the deployment) writes them.
+        // back: only the owner (storage prices import, from the deployment) writes prices. Every role reads them: they
+        // are list prices, not secrets, and a role that stores completions must price them (a deployment that grants
+        // table by table needs nothing more).
         $"""
         DO $grants$
         DECLARE
@@ -40,6 +42,7 @@ internal static class CostSql
                 EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I.{Prices} FROM %I', current_schema(), grant_row.grantee);
             END LOOP;
             EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I.{Prices} FROM PUBLIC', current_schema());
+            EXECUTE format('GRANT SELECT ON %I.{Prices} TO PUBLIC', current_schema());
         END
         $grants$;
         """,
