@@ -100,5 +100,8 @@ internal sealed class IngestBenchmarks(NpgsqlDataSource dataSource)
         return hash;
     }
 
-    private sealed record RawRow(ChatCompletion Completion, long Key, byte[] Hash) : BulkCopy.IRow;
+    private sealed record RawRow(ChatCompletion Completion, long Key, byte[] Hash) : BulkCopy.IRow
+    {
+        public ChatCompletionCost? Cost => null;
+    }
 }

@@ -120,6 +120,7 @@ internal static partial class ApiApp
         StoredCompletionEndpoints.Map(app);
         ChatCompletionProxy.Map(app);
         ImportEndpoint.Map(app);
+        OrganizationUsageEndpoints.Map(app);
         return app;
     }
 

@@ -30,6 +30,8 @@ internal static partial class CliApp
             UpdateMetadataCommand.Create(context),
             DeleteCommand.Create(context),
             UsageCommand.Create(context),
+            PricesCommand.Create(context),
+            RepriceCommand.Create(context),
             ExportCommand.Create(context),
             PruneCommand.Create(context),
             DemoCommand.Create(context),

@@ -18,6 +18,22 @@ public sealed class RecordingChatClientTests(MigratedDatabase database) : IClass
 
     public static TheoryData<string> Files() => Recording.OpenAIReadableFixtures();
 
+    [Fact]
+    public async Task A_recorded_call_is_stored_with_its_cost()
+    {
+        var id = "chatcmpl-cost-" + TestCompletions.Unique();
+        _vendor.Completion = TestCompletions.Make(id, "gpt-4o-mini-2024-07-18");
+        await using var store = database.CreateStore();
+        var writer = Recording.Writer(store);
+        using var client = Recording.Recorded(Recording.OpenAIClient(_vendor).AsIChatClient(), store, writer);
+
+        await client.GetResponseAsync("Hello", new ChatOptions { AdditionalProperties = new() { ["store"] = true } }, Token);
+        await writer.DisposeAsync();
+
+        // The default table: 48 prompt tokens × 0.00000015 + 15 completion tokens × 0.0000006.
+        Assert.Equal(0.0000162m, (await store.GetWithVersionAsync(id, Token))!.Cost!.Usd);
+    }
+
     [Theory]
     [MemberData(nameof(Files))]
     public async Task A_plain_call_through_openai_is_stored_as_the_vendor_sent_it_with_its_request_and_timings(string file)

@@ -100,6 +100,21 @@ public sealed class ProxyTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task A_recorded_completion_is_stored_with_its_cost()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var run = TestCompletions.Unique();
+        api.Upstream.Completion = TestCompletions.Make($"chatcmpl-{run}", "gpt-4o-mini-2024-07-18");
+
+        await api.Client().CompleteChatAsync([new UserChatMessage("Hello")], new ChatCompletionOptions { StoredOutputEnabled = true }, token);
+
+        // The default table: 48 prompt tokens × 0.00000015 + 15 completion tokens × 0.0000006.
+        await using var store = new ChatCompletionStore(api.ConnectionString);
+        var stored = await store.GetWithVersionAsync($"chatcmpl-{run}", token);
+        Assert.Equal(new ChatCompletionCost(0.0000162m, ChatCompletionCostSource.Prices, Clamped: false), stored!.Cost);
+    }
+
+    [Fact]
     public async Task A_stream_is_relayed_event_by_event_unchanged_and_the_assembled_completion_is_stored()
     {
         var token = TestContext.Current.CancellationToken;

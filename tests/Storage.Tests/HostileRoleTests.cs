@@ -57,8 +57,14 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
             ("an insert into another tenant under its own claim", async c => { await Run(c, acmeClaim, InsertRow("globex", 103)); return true; }),
             ("moving its own row to another tenant", async c => { await Run(c, acmeClaim, "UPDATE chat_completions SET tenant = 'globex'"); return true; }),
             // The totals: written only by the owner's triggers.
-            ($"INSERT INTO {Rollup}", async c => { await Run(c, acmeClaim, $"INSERT INTO {Rollup} VALUES ('acme', '2026-01-01', 'm', 0, 1, 0, 0, 0, 0, 0)"); return true; }),
+            ($"INSERT INTO {Rollup}", async c => { await Run(c, acmeClaim, $"INSERT INTO {Rollup} VALUES ('acme', '2026-01-01', 'm', 0, 1, 0, 0, 0, 0, 0, 0, 0)"); return true; }),
             ($"UPDATE {Rollup}", async c => { await Run(c, acmeClaim, $"UPDATE {Rollup} SET total_tokens = 0"); return true; }),
+            ($"UPDATE {Rollup} SET cost = 0", async c => { await Run(c, acmeClaim, $"UPDATE {Rollup} SET cost = 0, unpriced = 0"); return true; }),
+            // The prices: read by the application, written only by the owner.
+            ("INSERT INTO chat_completion_prices", async c => { await Run(c, acmeClaim, "INSERT INTO chat_completion_prices VALUES ('gpt-4o', 'input_cost_per_token', now(), 0)"); return true; }),
+            ("UPDATE chat_completion_prices", async c => { await Run(c, acmeClaim, "UPDATE chat_completion_prices SET usd_per_token = 0"); return true; }),
+            ("DELETE FROM chat_completion_prices", async c => { await Run(c, acmeClaim, "DELETE FROM chat_completion_prices"); return true; }),
+            ("TRUNCATE chat_completion_prices", async c => { await Run(c, acmeClaim, "TRUNCATE chat_completion_prices"); return true; }),
             ($"DELETE FROM {Rollup}", async c => { await Run(c, acmeClaim, $"DELETE FROM {Rollup}"); return true; }),
             ($"TRUNCATE {Rollup}", async c => { await Run(c, acmeClaim, $"TRUNCATE {Rollup}"); return true; }),
             ("TRUNCATE chat_completions", async c => { await Run(c, acmeClaim, "TRUNCATE chat_completions"); return true; }),

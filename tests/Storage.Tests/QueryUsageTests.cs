@@ -92,7 +92,14 @@ public sealed class QueryUsageTests(SeededDatabase seeded)
                 TotalTokens = g.Sum(c => (decimal?)c.Usage?.TotalTokens ?? 0),
                 CachedTokens = g.Sum(c => (decimal?)c.Usage?.PromptTokensDetails?.CachedTokens ?? 0),
                 ReasoningTokens = g.Sum(c => (decimal?)c.Usage?.CompletionTokensDetails?.ReasoningTokens ?? 0),
+                // Priced with the default table, as the store was (CostTests checks the prices themselves).
+                Cost = g.Sum(c => Cost(c)?.Usd ?? 0),
+                Unpriced = g.LongCount(c => Cost(c) is null),
             }));
+
+    private static readonly Storage.Internal.PriceBook DefaultPrices = new([], PriceTable.Default);
+
+    private static ChatCompletionCost? Cost(ChatCompletion c) => Storage.Internal.CostCalculator.Compute(c.Model, c.Created, c.Usage, DefaultPrices);
 
     // PostgreSQL orders text by its collation; compare as sets in one ordinal order.
     private static List<ChatCompletionUsageTotals> Sorted(IEnumerable<ChatCompletionUsageTotals> totals) =>

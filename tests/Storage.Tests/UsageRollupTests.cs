@@ -14,7 +14,7 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
 
     // The rollup's rows with a completion, and the same sums computed from the rows, as text to compare whole.
     private const string RollupRows = """
-        SELECT tenant, day, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens)
+        SELECT tenant, day, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
         FROM chat_completion_usage_daily GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
         """;
 
@@ -22,7 +22,8 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         SELECT tenant, (created AT TIME ZONE 'UTC')::date, model, count(*), sum(coalesce(usage_prompt_tokens, 0)),
             sum(coalesce(usage_completion_tokens, 0)), sum(coalesce(usage_total_tokens, 0)),
             sum(CASE WHEN jsonb_typeof(usage_prompt_tokens_details -> 'cached_tokens') = 'number' THEN (usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END),
-            sum(CASE WHEN jsonb_typeof(usage_completion_tokens_details -> 'reasoning_tokens') = 'number' THEN (usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END)
+            sum(CASE WHEN jsonb_typeof(usage_completion_tokens_details -> 'reasoning_tokens') = 'number' THEN (usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END),
+            sum(coalesce(cost, 0)), count(*) FILTER (WHERE cost IS NULL)
         FROM chat_completions GROUP BY 1, 2, 3
         """;
 
@@ -59,6 +60,11 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         Assert.True(await store.DeleteAsync(seeded[5].Id, Token));
         Assert.True(await store.ForTenant(Tenant).DeleteAsync(seeded[6].Id, Token));
         Assert.True(await store.DeleteCreatedBeforeAsync(QueryData.Instant(4), new ChatCompletionFilter { Model = QueryData.Models[1] }, Token) > 0);
+        // A price for a model that had none, effective mid-range, then a reprice: costs and unpriced counts move exactly.
+        await store.ImportPricesAsync(
+            PriceTable.Parse("""{"mistral-small": {"input_cost_per_token": 1e-7, "output_cost_per_token": 3e-7, "mode": "chat"}}"""u8), QueryData.Instant(6), Token);
+        Assert.True(await store.RepriceAsync(cancellationToken: Token) > 0);
+        Assert.True(await store.ForTenant(Tenant).RepriceAsync(new ChatCompletionFilter { CreatedFrom = QueryData.Instant(3) }, Token) > 0);
         await database.ExecuteAsync("BEGIN; DELETE FROM chat_completions WHERE model = 'gpt-4o'; ROLLBACK;");
     }
 

@@ -8,7 +8,8 @@ namespace Storage.Migrations
     /// <summary>
     /// The whole schema of the first release: the two tables keyed by content with <c>created</c> in every key, the
     /// tenant leading every btree index, and (in <see cref="Storage.Migrations.Sql.BaselineSql"/>) the usage rollup,
-    /// row-level security (off until a deployment turns it on), signed tenant claims, statistics and lz4.
+    /// row-level security (off until a deployment turns it on), signed tenant claims, statistics and lz4, then (in
+    /// <see cref="Storage.Migrations.Sql.CostSql"/>) the price table.
     /// </summary>
     public partial class Baseline : Migration
     {
@@ -28,6 +29,9 @@ namespace Storage.Migrations
                     system_fingerprint = table.Column<string>(type: "text", nullable: true),
                     metadata = table.Column<string>(type: "jsonb", nullable: true),
                     content_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    cost = table.Column<decimal>(type: "numeric", nullable: true),
+                    cost_clamped = table.Column<bool>(type: "boolean", nullable: false),
+                    cost_source = table.Column<string>(type: "text", nullable: true),
                     stored_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
                     tenant = table.Column<string>(type: "text", nullable: false, defaultValue: ""),
                     xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false),
@@ -110,11 +114,21 @@ namespace Storage.Migrations
             {
                 migrationBuilder.Sql(sql);
             }
+
+            foreach (var sql in Storage.Migrations.Sql.CostSql.Up)
+            {
+                migrationBuilder.Sql(sql);
+            }
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            foreach (var sql in Storage.Migrations.Sql.CostSql.Down)
+            {
+                migrationBuilder.Sql(sql);
+            }
+
             foreach (var sql in Storage.Migrations.Sql.BaselineSql.Down)
             {
                 migrationBuilder.Sql(sql);

@@ -39,6 +39,8 @@ internal static class BaselineSql
             total_tokens numeric NOT NULL,
             cached_tokens numeric NOT NULL,
             reasoning_tokens numeric NOT NULL,
+            cost numeric NOT NULL,
+            unpriced bigint NOT NULL,
             CONSTRAINT pk_{Rollup} PRIMARY KEY (tenant, day, model, stripe));
         """,
 
@@ -212,8 +214,8 @@ internal static class BaselineSql
                     WITH moved AS (
                         DELETE FROM %1$I.{Rollup} WHERE stripe <> 0 AND day < (now() AT TIME ZONE 'UTC')::date RETURNING *),
                     folded AS (
-                        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens)
-                        SELECT tenant, day, model, 0, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens)
+                        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)
+                        SELECT tenant, day, model, 0, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
                         FROM moved GROUP BY tenant, day, model ORDER BY tenant, day, model
                         {OnConflict}
                         RETURNING 1)
@@ -292,12 +294,12 @@ internal static class BaselineSql
     // Rows are upserted in key order, so concurrent writers of one stripe (never two sessions) and the compaction
     // lock rows in one order and cannot deadlock.
     private const string Upsert = $"""
-        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens)
-        SELECT tenant, day, model, pg_backend_pid(), sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens)
+        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)
+        SELECT tenant, day, model, pg_backend_pid(), sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
         FROM delta
         GROUP BY tenant, day, model
         HAVING sum(completions) <> 0 OR sum(prompt_tokens) <> 0 OR sum(completion_tokens) <> 0 OR sum(total_tokens) <> 0
-            OR sum(cached_tokens) <> 0 OR sum(reasoning_tokens) <> 0
+            OR sum(cached_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cost) <> 0 OR sum(unpriced) <> 0
         ORDER BY tenant, day, model
         {OnConflict}
         """;
@@ -309,7 +311,9 @@ internal static class BaselineSql
             completion_tokens = d.completion_tokens + excluded.completion_tokens,
             total_tokens = d.total_tokens + excluded.total_tokens,
             cached_tokens = d.cached_tokens + excluded.cached_tokens,
-            reasoning_tokens = d.reasoning_tokens + excluded.reasoning_tokens
+            reasoning_tokens = d.reasoning_tokens + excluded.reasoning_tokens,
+            cost = d.cost + excluded.cost,
+            unpriced = d.unpriced + excluded.unpriced
         """;
 
     // One completion's contribution, signed.
@@ -319,7 +323,9 @@ internal static class BaselineSql
             {sign} * coalesce(usage_completion_tokens, 0)::numeric AS completion_tokens,
             {sign} * coalesce(usage_total_tokens, 0)::numeric AS total_tokens,
             {sign} * %1$I.storage_token_count(usage_prompt_tokens_details, 'cached_tokens') AS cached_tokens,
-            {sign} * %1$I.storage_token_count(usage_completion_tokens_details, 'reasoning_tokens') AS reasoning_tokens
+            {sign} * %1$I.storage_token_count(usage_completion_tokens_details, 'reasoning_tokens') AS reasoning_tokens,
+            {sign} * coalesce(cost, 0) AS cost,
+            {sign} * (cost IS NULL)::int AS unpriced
         FROM {source}
         """;
 }

@@ -11,7 +11,7 @@ internal static class UsageCommand
     private const string Day = "day";
     private const string MetadataPrefix = "metadata.";
 
-    private static readonly string[] TotalColumns = ["completions", "prompt_tokens", "completion_tokens", "total_tokens"];
+    private static readonly string[] TotalColumns = ["completions", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "unpriced"];
 
     public static Command Create(CliContext context)
     {
@@ -70,7 +70,7 @@ internal static class UsageCommand
     {
         string[] header = [.. groups, .. TotalColumns];
         var cells = rows
-            .Select(row => groups.Select(group => GroupValue(row, group) ?? "(none)").Concat(Totals(row).Select(Format)).ToArray())
+            .Select(row => groups.Select(group => GroupValue(row, group) ?? "(none)").Concat(Totals(row).Select((value, column) => Format(value, TotalColumns[column]))).ToArray())
             .Prepend(header)
             .ToList();
         var widths = header.Select((_, column) => cells.Max(line => line[column].Length)).ToArray();
@@ -117,7 +117,9 @@ internal static class UsageCommand
     };
 
     private static decimal[] Totals(ChatCompletionUsageTotals row) =>
-        [row.Completions, row.PromptTokens, row.CompletionTokens, row.TotalTokens];
+        [row.Completions, row.PromptTokens, row.CompletionTokens, row.TotalTokens, row.Cost, row.Unpriced];
 
-    private static string Format(decimal value) => value.ToString("0", CultureInfo.InvariantCulture);
+    // The cost in dollars as stored, exact (no rounding, no trailing zeros); token counts as integers.
+    private static string Format(decimal value, string column) =>
+        column == "cost" ? value.ToString("0.############################", CultureInfo.InvariantCulture) : value.ToString("0", CultureInfo.InvariantCulture);
 }

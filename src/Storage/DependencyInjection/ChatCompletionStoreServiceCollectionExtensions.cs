@@ -118,6 +118,11 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     {
         var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
         var read = string.IsNullOrWhiteSpace(options.ReadConnectionString) ? null : options.ReadConnectionString;
+        if (options.PricesFile is { Length: > 0 } pricesFile && options.Store.Prices is null)
+        {
+            options.Store.Prices = PriceTable.Parse(File.ReadAllBytes(pricesFile));
+        }
+
         if (provider.GetService<NpgsqlDataSource>() is { } shared)
         {
             // The container owns the primary; the store owns the read data source it builds.

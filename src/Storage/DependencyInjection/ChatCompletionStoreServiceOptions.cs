@@ -42,6 +42,14 @@ public sealed class ChatCompletionStoreServiceOptions
     /// <summary>Validation limits and the retry policy of the store.</summary>
     public ChatCompletionStoreOptions Store { get; set; } = new();
 
+    /// <summary>
+    /// A price file in the format of LiteLLM's <c>model_prices_and_context_window.json</c> (configuration
+    /// <c>Storage:PricesFile</c>): when set, the store computes costs from it (read once, at start) instead of the
+    /// database's price table, as <see cref="ChatCompletionStoreOptions.Prices"/>. <c>null</c> (the default): the
+    /// database's table.
+    /// </summary>
+    public string? PricesFile { get; set; }
+
     /// <summary>Buffering and flushing of the registered <see cref="ChatCompletionWriter"/>.</summary>
     public ChatCompletionWriterOptions Writer { get; set; } = new();
 }

@@ -33,4 +33,13 @@ public sealed record ChatCompletionUsageTotals
 
     /// <summary>The sum of <c>usage.completion_tokens_details.reasoning_tokens</c>, where vendors report it.</summary>
     public decimal ReasoningTokens { get; init; }
+
+    /// <summary>
+    /// The sum of the costs of the group's priced completions, in US dollars, exact (see the README's Cost); the
+    /// <see cref="Unpriced"/> completions add nothing to it.
+    /// </summary>
+    public decimal Cost { get; init; }
+
+    /// <summary>How many of the group's completions have no cost: a model the prices do not know, or no usage.</summary>
+    public long Unpriced { get; init; }
 }

@@ -25,6 +25,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     // The read data source, shared by every tenant view; null when reads go to the primary.
     private readonly ReadReplica? _replica;
     private readonly bool _ownsReadDataSource;
+    // Prices are the database's, not a tenant's: every view shares one cache.
+    private readonly PriceCache _prices;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -92,6 +94,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _directCopy = new BulkCopy.DirectCopyState();
         _replica = readDataSource is null ? null : new ReadReplica(readDataSource, _options);
         _ownsReadDataSource = ownsReadDataSource && readDataSource is not null;
+        _prices = new PriceCache(dataSource, _options);
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)
@@ -105,6 +108,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _claim = TenantClaim.Create(tenant, _options.TenantSigningKey);
         _directCopy = store._directCopy;
         _replica = store._replica;
+        _prices = store._prices;
     }
 
     /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>
@@ -146,7 +150,11 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             _validator.Validate(completion);
             var hash = ContentHash.Compute(completion, _tenant);
             var key = ContentHash.ToKey(hash);
+            var cost = CostCalculator.Compute(completion.Model, completion.Created, completion.Usage, await PricesAsync(token).ConfigureAwait(false));
             var entry = db.Completions.Add(completion);
+            entry.Property(ShadowProperties.Cost).CurrentValue = cost?.Usd;
+            entry.Property(ShadowProperties.CostSource).CurrentValue = CostSources.Name(cost);
+            entry.Property(ShadowProperties.CostClamped).CurrentValue = cost?.Clamped ?? false;
             entry.Property(ShadowProperties.CompletionKey).CurrentValue = key;
             entry.Property(ShadowProperties.ContentHash).CurrentValue = hash;
             entry.Property(ShadowProperties.Tenant).CurrentValue = _tenant;
@@ -158,6 +166,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
             try
             {
                 await db.SaveChangesAsync(token).ConfigureAwait(false);
+                CountCost(completion, cost);
                 return SaveOutcome.Stored;
             }
             catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })

@@ -78,4 +78,27 @@ public sealed class ChatCompletionStoreOptions
         get;
         set => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The wait cannot be negative.");
     } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether models the database's price table does not name are priced from the library's default table
+    /// (<see cref="PriceTable.Default"/>). On by default.
+    /// </summary>
+    public bool UseDefaultPrices { get; set; } = true;
+
+    /// <summary>
+    /// Prices to compute costs with instead of the database's price table (each in force at all times), for a service
+    /// that keeps its prices in a file (<c>AddChatCompletionStore</c>'s <c>PricesFile</c>); <c>null</c> (the default): the
+    /// database's table, with its history.
+    /// </summary>
+    public PriceTable? Prices { get; set; }
+
+    /// <summary>
+    /// How long the store keeps the database's prices before reading them again; an import through this store refreshes
+    /// them at once. Defaults to one minute.
+    /// </summary>
+    public TimeSpan PriceRefreshInterval
+    {
+        get;
+        set => field = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The interval cannot be negative.");
+    } = TimeSpan.FromMinutes(1);
 }

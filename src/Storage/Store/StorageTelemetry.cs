@@ -27,5 +27,6 @@ public static class StorageTelemetry
     internal static readonly Counter<long> Dropped = Meter.CreateCounter<long>("storage.writer.dropped", "{completion}", "Completions dropped because a buffered writer was full.");
     internal static readonly Counter<long> Rejected = Meter.CreateCounter<long>("storage.writer.rejected", "{completion}", "Completions a buffered writer could not store because they were invalid.");
     internal static readonly Counter<long> Failed = Meter.CreateCounter<long>("storage.writer.failed", "{completion}", "Completions a buffered writer gave up on after database failures.");
+    internal static readonly Counter<double> Cost = Meter.CreateCounter<double>("storage.cost", "USD", "The cost of the completions stored, in US dollars, by model (tag model); unpriced completions add nothing.");
     internal static readonly Histogram<double> FlushDuration = Meter.CreateHistogram<double>("storage.writer.flush.duration", "ms", "How long a buffered writer's flush took.");
 }

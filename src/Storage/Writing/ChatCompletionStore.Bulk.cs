@@ -135,6 +135,12 @@ public sealed partial class ChatCompletionStore
 
         if (firsts.Count > 0)
         {
+            var prices = await ExecuteAsync(null, "read prices", token => PricesAsync(token).AsTask(), cancellationToken).ConfigureAwait(false);
+            foreach (var item in firsts.Values)
+            {
+                item.Cost = CostCalculator.Compute(item.Completion.Model, item.Completion.Created, item.Completion.Usage, prices);
+            }
+
             // Straight COPY unless a recent batch met stored keys (a re-import is replays throughout) or the role
             // is under row-level security; a batch that meets one costs one rolled-back COPY and takes the staged path.
             var tryDirect = !Volatile.Read(ref _directCopy.Unsupported) && (Volatile.Read(ref _stagedBatchesLeft) <= 0 || Interlocked.Decrement(ref _stagedBatchesLeft) < 0);
@@ -160,7 +166,13 @@ public sealed partial class ChatCompletionStore
 
             foreach (var item in firsts.Values)
             {
-                outcomes[item.Position] = written[(item.Key, item.Completion.Created)] switch
+                var outcome = written[(item.Key, item.Completion.Created)];
+                if (outcome == BulkCopy.Written.Inserted)
+                {
+                    CountCost(item.Completion, item.Cost);
+                }
+
+                outcomes[item.Position] = outcome switch
                 {
                     BulkCopy.Written.Inserted => (SaveOutcome.Stored, null),
                     BulkCopy.Written.SameContent => (SaveOutcome.AlreadyStored, null),
@@ -179,5 +191,8 @@ public sealed partial class ChatCompletionStore
     private static ChatCompletionStoreException KeyCollision() =>
         new("Could not store the completion: its 64-bit storage key collides with a different completion created in the same second.");
 
-    private sealed record BulkItem(long Position, ChatCompletion Completion, long Key, byte[] Hash, ChatCompletionValidationException? Error) : BulkCopy.IRow;
+    private sealed record BulkItem(long Position, ChatCompletion Completion, long Key, byte[] Hash, ChatCompletionValidationException? Error) : BulkCopy.IRow
+    {
+        public ChatCompletionCost? Cost { get; set; }
+    }
 }

@@ -126,6 +126,18 @@ namespace Storage.Migrations
                         .HasColumnType("bytea")
                         .HasColumnName("content_hash");
 
+                    b.Property<decimal?>("Cost")
+                        .HasColumnType("numeric")
+                        .HasColumnName("cost");
+
+                    b.Property<bool>("CostClamped")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cost_clamped");
+
+                    b.Property<string>("CostSource")
+                        .HasColumnType("text")
+                        .HasColumnName("cost_source");
+
                     b.Property<string>("Id")
                         .IsRequired()
                         .HasColumnType("text")

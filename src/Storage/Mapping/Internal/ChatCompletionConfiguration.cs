@@ -27,6 +27,10 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
         // that optimistic metadata updates compare; it needs no column of its own and no migration.
         builder.Property<uint>(VersionProperty).HasColumnName("xmin").HasColumnType("xid").IsRowVersion();
 
+        // The cost computed when the completion was stored (or repriced); exact numeric, NULL when unpriced.
+        builder.Property<decimal?>(ShadowProperties.Cost).HasColumnName("cost").HasColumnType("numeric");
+        builder.Property<string?>(ShadowProperties.CostSource).HasColumnName("cost_source");
+        builder.Property<bool>(ShadowProperties.CostClamped).HasColumnName("cost_clamped");
         builder.Property<string>(ShadowProperties.Tenant).HasColumnName("tenant").IsRequired().HasDefaultValue("");
         builder.Property(c => c.Id).HasColumnName("id").IsRequired();
         builder.Property(c => c.Created).HasColumnName("created");

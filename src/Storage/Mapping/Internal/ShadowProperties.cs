@@ -17,4 +17,13 @@ internal static class ShadowProperties
 
     /// <summary>A choice's copy of its completion's <c>created</c>, part of the foreign key so both tables can be partitioned by it.</summary>
     public const string CompletionCreated = "CompletionCreated";
+
+    /// <summary>The completion's cost in US dollars (<c>numeric</c>); <c>null</c> when unpriced.</summary>
+    public const string Cost = "Cost";
+
+    /// <summary>Where the cost comes from: <c>prices</c> or <c>reported</c>; <c>null</c> when unpriced.</summary>
+    public const string CostSource = "CostSource";
+
+    /// <summary>Whether the usage was clamped before pricing.</summary>
+    public const string CostClamped = "CostClamped";
 }

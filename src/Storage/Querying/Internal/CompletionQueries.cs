@@ -18,6 +18,9 @@ internal static class CompletionQueries
         Completion = c,
         Key = EF.Property<long>(c, ShadowProperties.CompletionKey),
         Xmin = EF.Property<uint>(c, ChatCompletionConfiguration.VersionProperty),
+        Cost = EF.Property<decimal?>(c, ShadowProperties.Cost),
+        CostSource = EF.Property<string?>(c, ShadowProperties.CostSource),
+        CostClamped = EF.Property<bool>(c, ShadowProperties.CostClamped),
         Choices = c.Choices.OrderBy(choice => choice.Index).ToList(),
     };
 
@@ -216,6 +219,12 @@ internal static class CompletionQueries
 
         public required uint Xmin { get; init; }
 
+        public decimal? Cost { get; init; }
+
+        public string? CostSource { get; init; }
+
+        public bool CostClamped { get; init; }
+
         public required List<ChatChoice> Choices { get; init; }
 
         public KeysetPosition Position => new(Completion.Created, Key);
@@ -226,6 +235,7 @@ internal static class CompletionQueries
             return Completion;
         }
 
-        public StoredChatCompletion ToStored() => new(ToCompletion(), VersionToken.Format(Key, Completion.Created, Xmin));
+        public StoredChatCompletion ToStored() =>
+            new(ToCompletion(), VersionToken.Format(Key, Completion.Created, Xmin)) { Cost = CostSources.Read(Cost, CostSource, CostClamped) };
     }
 }

@@ -18,7 +18,8 @@ internal static class UsageSql
             coalesce(c.usage_completion_tokens, 0)::numeric AS completion_tokens,
             coalesce(c.usage_total_tokens, 0)::numeric AS total_tokens,
             storage_token_count(c.usage_prompt_tokens_details, 'cached_tokens') AS cached_tokens,
-            storage_token_count(c.usage_completion_tokens_details, 'reasoning_tokens') AS reasoning_tokens
+            storage_token_count(c.usage_completion_tokens_details, 'reasoning_tokens') AS reasoning_tokens,
+            coalesce(c.cost, 0) AS cost, (c.cost IS NULL)::int AS unpriced
         """;
 
     private const string Sums = """
@@ -27,7 +28,9 @@ internal static class UsageSql
         coalesce(sum(u.completion_tokens), 0) AS completion_tokens,
         coalesce(sum(u.total_tokens), 0) AS total_tokens,
         coalesce(sum(u.cached_tokens), 0) AS cached_tokens,
-        coalesce(sum(u.reasoning_tokens), 0) AS reasoning_tokens
+        coalesce(sum(u.reasoning_tokens), 0) AS reasoning_tokens,
+        coalesce(sum(u.cost), 0) AS cost,
+        coalesce(sum(u.unpriced), 0)::bigint AS unpriced
         """;
 
     /// <summary>Sums every row that meets the conditions, with the value of a metadata key (or <c>NULL::text</c>) as the third group.</summary>
@@ -53,7 +56,7 @@ internal static class UsageSql
         return $"""
             SELECT {Select(grouping)}, NULL::text AS metadata_value, {Sums}
             FROM (
-                SELECT d.model, d.day, d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens
+                SELECT d.model, d.day, d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens, d.cost, d.unpriced
                 FROM {RollupTable} AS d
                 WHERE {string.Join(" AND ", rollup)}
                 {edgeRows}) AS u

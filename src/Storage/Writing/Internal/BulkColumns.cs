@@ -22,6 +22,8 @@ internal static class BulkColumns
         ["bytea"] = NpgsqlDbType.Bytea,
         ["timestamp with time zone"] = NpgsqlDbType.TimestampTz,
         ["interval"] = NpgsqlDbType.Interval,
+        ["numeric"] = NpgsqlDbType.Numeric,
+        ["boolean"] = NpgsqlDbType.Boolean,
     };
 
     /// <summary>A property's path from the entity: its name, after the complex properties that hold it (<c>Usage.PromptTokens</c>).</summary>

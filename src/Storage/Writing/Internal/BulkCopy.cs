@@ -21,6 +21,8 @@ internal static class BulkCopy
         long Key { get; }
 
         byte[] Hash { get; }
+
+        ChatCompletionCost? Cost { get; }
     }
 
     public enum Written
@@ -63,6 +65,9 @@ internal static class BulkCopy
         (nameof(ChatCompletion.SystemFingerprint), r => r.Completion.SystemFingerprint),
         (nameof(ChatCompletion.Metadata), r => r.Completion.Metadata),
         (ShadowProperties.ContentHash, r => r.Hash),
+        (ShadowProperties.Cost, r => r.Cost?.Usd),
+        (ShadowProperties.CostSource, r => CostSources.Name(r.Cost)),
+        (ShadowProperties.CostClamped, r => r.Cost?.Clamped ?? false),
         (BulkColumns.Path(nameof(ChatCompletion.Usage), nameof(ChatUsage.PromptTokens)), r => r.Completion.Usage?.PromptTokens),
         (BulkColumns.Path(nameof(ChatCompletion.Usage), nameof(ChatUsage.CompletionTokens)), r => r.Completion.Usage?.CompletionTokens),
         (BulkColumns.Path(nameof(ChatCompletion.Usage), nameof(ChatUsage.TotalTokens)), r => r.Completion.Usage?.TotalTokens),
