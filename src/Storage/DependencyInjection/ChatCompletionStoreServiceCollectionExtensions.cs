@@ -25,7 +25,8 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     /// as in every host) and then adjusted by <paramref name="configure"/>. The store uses the
     /// <see cref="NpgsqlDataSource"/> registered in the container when there is one, else its own built from
     /// <see cref="ChatCompletionStoreServiceOptions.ConnectionString"/> (or <c>ConnectionStrings:Storage</c>).
-    /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown.
+    /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown, and
+    /// another makes the table partitions ahead (<see cref="ChatCompletionStoreServiceOptions.Partitions"/>; on by default).
     /// </summary>
     /// <remarks>
     /// <para>Calling it again only adds another <paramref name="configure"/>: the services are registered once.</para>
@@ -76,6 +77,9 @@ public static class ChatCompletionStoreServiceCollectionExtensions
             provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Writer,
             provider.GetService<Microsoft.Extensions.Logging.ILogger<ChatCompletionWriter>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChatCompletionWriterFlusher>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PartitionMaintenanceService>(provider => new PartitionMaintenanceService(
+            provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Partitions,
+            provider.GetService<Microsoft.Extensions.Logging.ILogger<PartitionMaintenanceService>>())));
         AddContextOptions(services);
         return services;
     }

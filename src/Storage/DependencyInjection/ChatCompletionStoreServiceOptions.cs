@@ -7,7 +7,8 @@ namespace Storage;
 /// "Storage": {
 ///   "ConnectionString": "Host=…;Database=storage;Username=storage_app;Password=…;Maximum Pool Size=50",
 ///   "Store": { "ValidateMetadata": true, "MaxContentLength": 4194304, "MaxRetryCount": 6, "MaxRetryDelay": "00:00:30" },
-///   "Writer": { "Capacity": 10000, "BatchSize": 1000, "FlushInterval": "00:00:00.200", "FullMode": "Wait" }
+///   "Writer": { "Capacity": 10000, "BatchSize": 1000, "FlushInterval": "00:00:00.200", "FullMode": "Wait" },
+///   "Partitions": { "Maintain": true, "MonthsAhead": 3, "Interval": "01:00:00" }
 /// }
 /// </code>
 /// </summary>
@@ -28,4 +29,7 @@ public sealed class ChatCompletionStoreServiceOptions
 
     /// <summary>Buffering and flushing of the registered <see cref="ChatCompletionWriter"/>.</summary>
     public ChatCompletionWriterOptions Writer { get; set; } = new();
+
+    /// <summary>The partitions the host makes ahead (on by default).</summary>
+    public ChatCompletionPartitionOptions Partitions { get; set; } = new();
 }
