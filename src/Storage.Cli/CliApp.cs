@@ -32,6 +32,7 @@ internal static partial class CliApp
             UsageCommand.Create(context),
             ExportCommand.Create(context),
             PruneCommand.Create(context),
+            PartitionsCommand.Create(context),
             DemoCommand.Create(context),
         };
 

@@ -269,6 +269,18 @@ public sealed partial class ChatCompletionStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>How many stored completions match the filter (a count of the rows, unlike the usage totals, which keep deleted ones).</summary>
+    /// <param name="filter">Which completions to count; <c>null</c> for all.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<long> CountAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        FilterValues.Validate(filter, nameof(filter));
+        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(filter).LongCountAsync(token), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Sums token usage over the completions matching the filter (typically a created range), grouped by any
     /// combination of model, UTC day and one metadata key; computed entirely in PostgreSQL, rows ordered by the groups.
