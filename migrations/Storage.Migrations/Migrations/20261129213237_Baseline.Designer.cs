@@ -176,7 +176,7 @@ namespace Storage.Migrations
 
                     b.Property<uint>("Version")
                         .IsConcurrencyToken()
-                        .ValueGeneratedOnAddOrUpdate()
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
 

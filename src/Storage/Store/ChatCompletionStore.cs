@@ -114,7 +114,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 await db.SaveChangesAsync(token).ConfigureAwait(false);
                 return SaveOutcome.Stored;
             }
-            catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })
+            catch (DbUpdateException e) when (e.InnerException is PostgresException inner && ChatCompletionConfiguration.IsPrimaryKeyViolation(inner))
             {
                 // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
             }
