@@ -10,10 +10,16 @@ namespace Storage.Internal;
 internal sealed partial class PartitionMaintenanceService(ChatCompletionStore store, ChatCompletionPartitionOptions options, ILogger<PartitionMaintenanceService>? logger)
     : BackgroundService
 {
+    private readonly TaskCompletionSource _firstPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the first attempt has ended, made partitions or failed (and at once when maintenance is off).</summary>
+    internal Task FirstPass => _firstPass.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Maintain)
         {
+            _firstPass.TrySetResult();
             return;
         }
 
@@ -38,6 +44,10 @@ internal sealed partial class PartitionMaintenanceService(ChatCompletionStore st
                 {
                     LogFailed(logger, e, options.Interval);
                 }
+            }
+            finally
+            {
+                _firstPass.TrySetResult();
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
