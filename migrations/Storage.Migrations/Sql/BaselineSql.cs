@@ -493,8 +493,8 @@ internal static class BaselineSql
         $fn$;
         """,
 
-        // Retention by partition: drops the partitions that lie wholly in [not_before, cutoff) and hold only rows of the
-        // caller's tenant (storage_current_tenant(), so row-level security's rule holds for a drop too), the choices'
+        // Retention by partition: drops the partitions that lie wholly in [not_before, cutoff), and in the past (the
+        // partitions made ahead stay even for a cutoff in the future), and hold only rows of the caller's tenant (storage_current_tenant(), so row-level security's rule holds for a drop too), the choices'
         // partition first, then the completions' one, detached (the foreign key forbids dropping it attached). The disk
         // is returned at once; the usage totals stay. Rows are counted under a SHARE lock of their partition (writers of
         // other partitions go on), then both parents are locked for the drops. When a lock is not had within 5 s, or a
@@ -530,6 +530,7 @@ internal static class BaselineSql
                             LEFT JOIN %1$I.storage_partitions() AS h
                                 ON h.parent = 'chat_completion_choices' AND NOT h.is_default AND h.range_from = c.range_from AND h.range_to = c.range_to
                             WHERE c.parent = 'chat_completions' AND NOT c.is_default AND c.range_to <= cutoff AND c.range_from >= not_before
+                                AND c.range_to <= now()
                             ORDER BY c.range_from
                         LOOP
                             EXECUTE format('LOCK TABLE %%1$I.%%2$I IN SHARE MODE', %1$L, target.completions);
