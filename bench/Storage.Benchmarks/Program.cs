@@ -10,7 +10,9 @@ using Storage.Migrations;
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
 // Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--connection "Host=…"]
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
-// usage rollup, the bulk path as the least-privilege role); -- --hash measures the per-item client cost of the bulk path alone (no database).
+// usage rollup, the bulk path as the least-privilege role); --prune-only runs only the retention comparison (--prune-rows N
+// per month; 20,000 in quick mode, 100,000 otherwise); -- --hash measures the per-item client cost of the bulk path alone
+// (no database).
 if (args.Contains("--hash"))
 {
     HashBenchmark.Run();
@@ -26,6 +28,7 @@ var connectionString = Option("--connection") is { } given
 var (count, slowCount, runs) = quick ? (10_000, 1_000, 5) : (50_000, 5_000, 5);
 var rows = Option("--rows") is { } rowsText ? int.Parse(rowsText, CultureInfo.InvariantCulture) : quick ? 20_000 : 1_000_000;
 var iterations = quick ? 50 : 200;
+var pruneRows = Option("--prune-rows") is { } pruneText ? int.Parse(pruneText, CultureInfo.InvariantCulture) : quick ? 20_000 : 100_000;
 // The compression samples: the workload's ~1 KB content, and long answers whose rows do reach TOAST.
 (int Count, int ContentLength)[] samples = quick ? [(5_000, 1000), (1_000, 8000)] : [(50_000, 1000), (10_000, 8000)];
 
@@ -46,6 +49,13 @@ try
     await using (var version = dataSource.CreateCommand("SELECT version()"))
     {
         Console.WriteLine($"server: {await version.ExecuteScalarAsync()}");
+    }
+
+    if (args.Contains("--prune-only"))
+    {
+        await using var pruneStore = new ChatCompletionStore(dataSource);
+        await PruneBenchmark.RunAsync(dataSource, pruneStore, pruneRows);
+        return;
     }
 
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; {count:N0} completions per case ({slowCount:N0} for per-completion SaveChanges), {runs} runs, median and min shown");
@@ -114,6 +124,8 @@ try
         await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, QueryBenchmarks.Span).Take(sample));
         Console.WriteLine();
         await Footprint.CompressionAsync(dataSource, samples);
+        Console.WriteLine();
+        await PruneBenchmark.RunAsync(dataSource, store, pruneRows);
     }
 
     // Last, and exactly this shape: scripts read the final line.

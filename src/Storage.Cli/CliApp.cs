@@ -34,6 +34,7 @@ internal static partial class CliApp
             RepriceCommand.Create(context),
             ExportCommand.Create(context),
             PruneCommand.Create(context),
+            PartitionsCommand.Create(context),
             DemoCommand.Create(context),
         };
 

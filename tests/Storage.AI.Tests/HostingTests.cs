@@ -178,6 +178,48 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
     }
 
     [Fact]
+    public async Task The_host_makes_the_partitions_ahead_and_an_unmigrated_database_does_not_stop_it()
+    {
+        var emptyName = $"storage_empty_{Guid.NewGuid():N}";
+        var empty = await postgres.Server.CreateDatabaseAsync(emptyName, Token);
+        try
+        {
+            // Six months ahead, beyond the three the migration made.
+            using var host = await StartAsync(database.ConnectionString);
+            var ahead = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(6);
+            var partitions = await host.Services.GetRequiredService<ChatCompletionStore>().ListPartitionsAsync(Token);
+            Assert.Contains(partitions, p => p.Table == "chat_completions" && p.From == ahead);
+            await host.StopAsync(Token);
+
+            using var unmigrated = await StartAsync(empty);
+            // The failure was logged, and the host runs on.
+            Assert.False(unmigrated.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested);
+            await unmigrated.StopAsync(Token);
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await postgres.Server.DropDatabaseAsync(emptyName, CancellationToken.None);
+        }
+
+        static async Task<IHost> StartAsync(string connectionString)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Storage"] = connectionString,
+                ["Storage:Partitions:MonthsAhead"] = "6",
+            });
+            builder.Services.AddChatCompletionStore();
+            var host = builder.Build();
+            await host.StartAsync(Token);
+            var maintenance = host.Services.GetServices<IHostedService>().OfType<Storage.Internal.PartitionMaintenanceService>().Single();
+            await maintenance.FirstPass.WaitAsync(TimeSpan.FromSeconds(60), Token);
+            return host;
+        }
+    }
+
+    [Fact]
     public async Task The_health_check_is_healthy_on_a_migrated_database_and_not_otherwise()
     {
         var emptyName = $"storage_empty_{Guid.NewGuid():N}";

@@ -18,8 +18,8 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
 
     // A completion row of the attacker's own: what a SQL-injected INSERT would write.
     private static string InsertRow(string tenant, long key) =>
-        $"INSERT INTO chat_completions (completion_key, created, tenant, id, object, model, content_hash, usage_total_tokens) " +
-        $"VALUES ({key}, '2026-01-01T00:00:00Z', '{tenant}', 'hostile-{key}', 'chat.completion', 'hostile-model', '\\x00', 1000000)";
+        $"INSERT INTO chat_completions (completion_key, created, tenant, id, object, model, content_hash, cost_clamped, usage_total_tokens) " +
+        $"VALUES ({key}, '2026-01-01T00:00:00Z', '{tenant}', 'hostile-{key}', 'chat.completion', 'hostile-model', '\\x00', false, 1000000)";
 
     [Fact]
     public async Task Sql_of_the_application_role_can_neither_forge_totals_nor_cross_tenants_nor_lift_a_protection()
@@ -36,6 +36,10 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
             await seeding.ForTenant("acme").SaveAsync(TestCompletions.Completion(), Token);
             await seeding.ForTenant("globex").SaveAsync(TestCompletions.Completion(), Token);
             await seeding.ForTenant("globex").SaveAsync(TestCompletions.Completion(), Token);
+            // One in the current month's partition, which retention under another tenant's claim must not drop.
+            var current = TestCompletions.Completion();
+            current.Created = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            await seeding.ForTenant("globex").SaveAsync(current, Token);
         }
 
         var globexBefore = await TextAsync(admin, "SELECT string_agg(format('%s|%s|%s', completion_key, model, metadata), ',' ORDER BY completion_key) FROM chat_completions WHERE tenant = 'globex'");
@@ -80,6 +84,13 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
             ("replacing the tenant function", async c => { await Run(c, acmeClaim, "CREATE OR REPLACE FUNCTION public.storage_current_tenant() RETURNS text LANGUAGE sql AS $$ SELECT 'globex' $$"); return true; }),
             ("a function of its own in public", async c => { await Run(c, acmeClaim, "CREATE FUNCTION public.storage_token_count(jsonb) RETURNS numeric LANGUAGE sql AS $$ SELECT 0 $$"); return true; }),
             ("a policy of its own", async c => { await Run(c, acmeClaim, "CREATE POLICY open ON chat_completions USING (true)"); return true; }),
+            // Partitions: named directly, neither row-level security nor the parent's privileges would apply.
+            ("naming a partition directly", async c => { await Run(c, acmeClaim, "SELECT count(*) FROM public.chat_completions_default"); return true; }),
+            ("writing into a partition directly", async c => { await Run(c, acmeClaim, InsertRow("globex", 104).Replace("INTO chat_completions ", "INTO public.chat_completions_default ", StringComparison.Ordinal)); return true; }),
+            ("dropping partitions that hold another tenant's rows", async c => { await Run(c, acmeClaim, "SELECT storage_drop_partitions_before('infinity')"); return false; }),
+            ("dropping partitions under a forged claim", async c => { await Run(c, forged, "SELECT storage_drop_partitions_before('infinity')"); return false; }),
+            ("DROP TABLE of a partition", async c => { await Run(c, acmeClaim, "DROP TABLE public.chat_completions_default"); return true; }),
+            ("calling the partition maker directly", async c => { await Run(c, acmeClaim, "SELECT storage_create_partition('2030-01-01', '2030-02-01')"); return true; }),
             ("SET ROLE to the owner", async c => { await Run(c, acmeClaim, $"SET ROLE {new NpgsqlConnectionStringBuilder(roles.OwnerConnectionString).Username}"); return true; }),
         };
 

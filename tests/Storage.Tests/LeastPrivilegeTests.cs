@@ -24,11 +24,20 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres)
         Assert.NotEmpty((await store.ListAsync(cancellationToken: Token)).Items);
         Assert.Equal(2, (await store.GetUsageAsync(cancellationToken: Token)).Single().Completions);
         Assert.True(await store.DeleteAsync(completion.Id, Token));
+        // Partitions are made and dropped by the owner's functions, which the application role may call.
+        var old = TestCompletions.Completion();
+        old.Created = new DateTimeOffset(2019, 5, 5, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(old, Token));
+        Assert.True(await store.EnsurePartitionsAsync(cancellationToken: Token) >= 1);
+        Assert.Contains(await store.ListPartitionsAsync(Token), p => p.Name == "chat_completions_p20190501");
+        Assert.Equal(1, await store.DeleteCreatedBeforeAsync(new DateTimeOffset(2019, 6, 1, 0, 0, 0, TimeSpan.Zero), cancellationToken: Token));
+        Assert.DoesNotContain(await store.ListPartitionsAsync(Token), p => p.Name == "chat_completions_p20190501");
 
         foreach (var ddl in new[]
         {
             "CREATE TABLE intruder (x int)", "DROP TABLE chat_completion_choices", "ALTER TABLE chat_completions ADD COLUMN x int",
             "TRUNCATE chat_completions", "ALTER TABLE chat_completions DISABLE ROW LEVEL SECURITY",
+            "SELECT count(*) FROM chat_completions_default", "DROP TABLE chat_completions_default",
             // The usage totals are written only by the triggers, which run as the owner: they cannot be forged.
             "UPDATE chat_completion_usage_daily SET completions = completions + 1",
             "INSERT INTO chat_completion_usage_daily VALUES ('', '2025-01-01', 'm', 1, 0, 0, 0, 0, 0)",

@@ -63,7 +63,7 @@ public sealed class SchemaTests(MigratedDatabase database) : IClassFixture<Migra
 
         var definition = (string?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal("CREATE INDEX ix_chat_completions_metadata ON public.chat_completions USING gin (metadata jsonb_path_ops)", definition);
+        Assert.Equal("CREATE INDEX ix_chat_completions_metadata ON ONLY public.chat_completions USING gin (metadata jsonb_path_ops)", definition);
     }
 }
 

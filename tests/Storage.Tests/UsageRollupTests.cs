@@ -4,18 +4,28 @@ using Storage.Internal;
 namespace Storage.Tests;
 
 /// <summary>
-/// The per-day usage rollup that triggers keep: after saves, replays, bulk batches, metadata updates, deletes and
-/// retention in two tenants, it equals a GROUP BY of the rows, and usage totals read through it equal a full scan for
-/// every kind of range, including partial days and bounds at the edges of what .NET can hold.
+/// The per-day usage rollup that triggers keep: after saves, replays, bulk batches, metadata updates and a rollback in
+/// two tenants, it equals a GROUP BY of the rows, and usage totals read through it equal a full scan for every kind of
+/// range, including partial days and bounds at the edges of what .NET can hold. In a third tenant, a delete by id,
+/// retention with and without a filter and a raw DELETE leave it equal to the GROUP BY taken before them: the totals are
+/// a record of what was stored, which deleting content does not change.
 /// </summary>
 public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>, IAsyncLifetime
 {
     private const string Tenant = "rollup-tenant";
 
+    // The tenant whose completions are deleted after they were stored; the rollup keeps what was stored.
+    private const string History = "rollup-history";
+
     // The rollup's rows with a completion, and the same sums computed from the rows, as text to compare whole.
     private const string RollupRows = """
         SELECT tenant, day, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
-        FROM chat_completion_usage_daily GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
+        FROM chat_completion_usage_daily WHERE tenant <> 'rollup-history' GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
+        """;
+
+    private const string HistoryRollupRows = """
+        SELECT tenant, day, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
+        FROM chat_completion_usage_daily WHERE tenant = 'rollup-history' GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
         """;
 
     private const string RecomputedRows = """
@@ -24,7 +34,7 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
             sum(CASE WHEN jsonb_typeof(usage_prompt_tokens_details -> 'cached_tokens') = 'number' THEN (usage_prompt_tokens_details ->> 'cached_tokens')::numeric ELSE 0 END),
             sum(CASE WHEN jsonb_typeof(usage_completion_tokens_details -> 'reasoning_tokens') = 'number' THEN (usage_completion_tokens_details ->> 'reasoning_tokens')::numeric ELSE 0 END),
             sum(coalesce(cost, 0)), count(*) FILTER (WHERE cost IS NULL)
-        FROM chat_completions GROUP BY 1, 2, 3
+        FROM chat_completions WHERE tenant <> 'rollup-history' GROUP BY 1, 2, 3
         """;
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -55,20 +65,47 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
             Assert.Equal(SaveOutcome.Stored, result.Outcome);
         }
 
-        // Updates that leave usage alone, deletes, retention, and a transaction that rolls back.
+        // Updates that leave usage alone, and a transaction that rolls back.
         await store.UpdateMetadataAsync(seeded[3].Id, new Dictionary<string, string> { ["env"] = "changed" }, cancellationToken: Token);
-        Assert.True(await store.DeleteAsync(seeded[5].Id, Token));
-        Assert.True(await store.ForTenant(Tenant).DeleteAsync(seeded[6].Id, Token));
-        Assert.True(await store.DeleteCreatedBeforeAsync(QueryData.Instant(4), new ChatCompletionFilter { Model = QueryData.Models[1] }, Token) > 0);
         // A price for a model that had none, effective mid-range, then a reprice: costs and unpriced counts move exactly.
         await store.ImportPricesAsync(
             PriceTable.Parse("""{"mistral-small": {"input_cost_per_token": 1e-7, "output_cost_per_token": 3e-7, "mode": "chat"}}"""u8), QueryData.Instant(6), Token);
         Assert.True(await store.RepriceAsync(cancellationToken: Token) > 0);
         Assert.True(await store.ForTenant(Tenant).RepriceAsync(new ChatCompletionFilter { CreatedFrom = QueryData.Instant(3) }, Token) > 0);
-        await database.ExecuteAsync("BEGIN; DELETE FROM chat_completions WHERE model = 'gpt-4o'; ROLLBACK;");
+        await database.ExecuteAsync("BEGIN; INSERT INTO chat_completions (completion_key, created, id, object, model, content_hash, cost_clamped, usage_total_tokens) " +
+            "VALUES (7, '2025-03-02', 'rolled-back', 'chat.completion', 'gpt-4o', '\\x00', false, 1000); ROLLBACK;");
+
+        // The history tenant: stored, its GROUP BY kept, then deleted one by id, by retention with a filter and without,
+        // and by a raw DELETE, all after they were counted.
+        var history = store.ForTenant(History);
+        await foreach (var result in history.SaveManyAsync(seeded.Take(50).Select(Copy), Token))
+        {
+            Assert.Equal(SaveOutcome.Stored, result.Outcome);
+        }
+
+        await database.ExecuteAsync(
+            $"CREATE TABLE history_expected AS SELECT * FROM ({RecomputedRows.Replace("tenant <> 'rollup-history'", "tenant = 'rollup-history'", StringComparison.Ordinal)}) " +
+            "AS r (tenant, day, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)");
+        Assert.True(await history.DeleteAsync(seeded[5].Id, Token));
+        var pruned = await history.DeleteCreatedBeforeAsync(QueryData.Instant(30), new ChatCompletionFilter { Model = QueryData.Models[1] }, Token);
+        pruned += await history.DeleteCreatedBeforeAsync(QueryData.Instant(10), cancellationToken: Token);
+        Assert.True(pruned > 5);
+        await database.ExecuteAsync("DELETE FROM chat_completions WHERE tenant = 'rollup-history' AND model = 'gpt-4o'");
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    [Fact]
+    public async Task Deleting_completions_leaves_the_usage_they_were_stored_with()
+    {
+        const string Expected = "SELECT * FROM history_expected";
+        Assert.True(await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE tenant = 'rollup-history'") < 50);
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({HistoryRollupRows}) EXCEPT ({Expected})) AS extra"));
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({Expected}) EXCEPT ({HistoryRollupRows})) AS missing"));
+        await using var store = database.CreateStore();
+        var totals = await store.ForTenant(History).GetUsageAsync(cancellationToken: Token);
+        Assert.Equal(50, totals[0].Completions);
+    }
 
     [Fact]
     public async Task The_rollup_equals_a_group_by_of_the_rows()

@@ -188,7 +188,7 @@ namespace Storage.Migrations
 
                     b.Property<uint>("Version")
                         .IsConcurrencyToken()
-                        .ValueGeneratedOnAddOrUpdate()
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
 

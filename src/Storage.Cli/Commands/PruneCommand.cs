@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Storage.Cli.Commands;
 
-/// <summary><c>storage prune --older-than DURATION [--model M] [--metadata K=V]... [--dry-run]</c></summary>
+/// <summary><c>storage prune (--older-than DURATION | --before TIME) [--model M] [--metadata K=V]... [--dry-run]</c></summary>
 internal static class PruneCommand
 {
     public static Command Create(CliContext context)
@@ -12,7 +12,6 @@ internal static class PruneCommand
         {
             Description = "Delete completions created more than this long ago: 30d, 12h, 90m, 45s, 2w, or combined as 1d12h.",
             HelpName = "DURATION",
-            Required = true,
             CustomParser = result =>
             {
                 var text = result.Tokens[0].Value;
@@ -25,26 +24,40 @@ internal static class PruneCommand
                 return default;
             },
         };
+        var beforeTime = CliOptions.Time("--before", "Delete completions created before this time");
         var dryRun = new Option<bool>("--dry-run") { Description = "Only count what would be deleted; change nothing." };
         var filters = new FilterOptions(createdRange: false);
 
-        var command = new Command("prune", "Delete old completions (retention), in small batches that do not block writers.") { olderThan };
+        var command = new Command(
+            "prune",
+            "Delete old completions (retention): without --model or --metadata, whole partitions before the cutoff are dropped " +
+            "(disk returned at once), the rest deleted in small batches that do not block writers. Usage totals stay.")
+        {
+            olderThan, beforeTime,
+        };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetResult(olderThan) is null) == (result.GetResult(beforeTime) is null))
+            {
+                result.AddError("Give either --older-than or --before.");
+            }
+        });
         filters.AddTo(command);
         command.Options.Add(dryRun);
         context.SetAction(command, async (parsed, cancellationToken) =>
         {
-            var cutoff = Cutoff(DateTimeOffset.UtcNow, parsed.GetValue(olderThan));
+            var cutoff = parsed.GetValue(beforeTime) ?? Cutoff(DateTimeOffset.UtcNow, parsed.GetValue(olderThan));
             var filter = filters.Read(parsed);
-            var before = cutoff.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            var before = cutoff.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
             await using var store = await context.OpenStoreAsync(parsed, cancellationToken);
             if (parsed.GetValue(dryRun))
             {
-                // Created times are whole seconds, and the filter's bound is inclusive: "at or before one microsecond
-                // earlier" is exactly the "strictly before" that the delete uses.
-                var totals = await store.GetUsageAsync(
-                    filter with { CreatedTo = cutoff.AddTicks(-TimeSpan.TicksPerMicrosecond) }, grouping: null, cancellationToken);
+                // Created times are stored to the microsecond, and the filter's bound is inclusive: "at or before one
+                // microsecond earlier" is exactly the "strictly before" that the delete uses. A count of the rows, not the
+                // usage totals, which keep deleted completions.
+                var count = await store.CountAsync(filter with { CreatedTo = cutoff.AddTicks(-TimeSpan.TicksPerMicrosecond) }, cancellationToken);
                 await context.Console.Out.WriteLineAsync(
-                    $"would delete {totals[0].Completions} completions created before {before} (dry run: nothing was deleted)");
+                    $"would delete {count} completions created before {before} (dry run: nothing was deleted)");
             }
             else
             {

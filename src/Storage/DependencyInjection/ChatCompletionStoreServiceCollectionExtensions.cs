@@ -27,7 +27,8 @@ public static class ChatCompletionStoreServiceCollectionExtensions
     /// <see cref="ChatCompletionStoreServiceOptions.ConnectionString"/> (or <c>ConnectionStrings:Storage</c>). With
     /// <see cref="ChatCompletionStoreServiceOptions.ReadConnectionString"/> (or <c>ConnectionStrings:StorageRead</c>) set,
     /// the store reads from that source (a standby) and writes to the primary.
-    /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown.
+    /// A hosted service flushes the writer when the host stops, so nothing accepted is lost on a clean shutdown, and
+    /// another makes the table partitions ahead (<see cref="ChatCompletionStoreServiceOptions.Partitions"/>; on by default).
     /// </summary>
     /// <remarks>
     /// <para>Calling it again only adds another <paramref name="configure"/>: the services are registered once.</para>
@@ -78,6 +79,9 @@ public static class ChatCompletionStoreServiceCollectionExtensions
             provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Writer,
             provider.GetService<Microsoft.Extensions.Logging.ILogger<ChatCompletionWriter>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChatCompletionWriterFlusher>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PartitionMaintenanceService>(provider => new PartitionMaintenanceService(
+            provider.GetRequiredService<ChatCompletionStore>(), provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value.Partitions,
+            provider.GetService<Microsoft.Extensions.Logging.ILogger<PartitionMaintenanceService>>())));
         AddContextOptions(services);
         return services;
     }

@@ -7,9 +7,10 @@ namespace Storage;
 /// "Storage": {
 ///   "ConnectionString": "Host=…;Database=storage;Username=storage_app;Password=…;Maximum Pool Size=50",
 ///   "ReadConnectionString": "Host=standby1,standby2,primary;Target Session Attributes=prefer-standby;Database=storage;…",
-///   "Store": { "ValidateMetadata": true, "MaxContentLength": 4194304, "MaxRetryCount": 6, "MaxRetryDelay": "00:00:30",
+///   "Store": { "ValidateMetadata": true, "MaxContentLength": 4194304, "MaxRetryCount": 12, "MaxRetryDelay": "00:00:01",
 ///              "ReadYourWrites": true, "ReadYourWritesTimeout": "00:00:01" },
-///   "Writer": { "Capacity": 10000, "BatchSize": 1000, "FlushInterval": "00:00:00.200", "FullMode": "Wait" }
+///   "Writer": { "Capacity": 10000, "BatchSize": 1000, "FlushInterval": "00:00:00.200", "FullMode": "Wait" },
+///   "Partitions": { "Maintain": true, "MonthsAhead": 3, "Interval": "01:00:00" }
 /// }
 /// </code>
 /// </summary>
@@ -52,4 +53,7 @@ public sealed class ChatCompletionStoreServiceOptions
 
     /// <summary>Buffering and flushing of the registered <see cref="ChatCompletionWriter"/>.</summary>
     public ChatCompletionWriterOptions Writer { get; set; } = new();
+
+    /// <summary>The partitions the host makes ahead (on by default).</summary>
+    public ChatCompletionPartitionOptions Partitions { get; set; } = new();
 }

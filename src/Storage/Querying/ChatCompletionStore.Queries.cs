@@ -212,7 +212,8 @@ public sealed partial class ChatCompletionStore
     /// <summary>
     /// Deletes the completion with this vendor id and its choices, like OpenAI's <c>DELETE /v1/chat/completions/{id}</c>.
     /// When several share the id, only the most recently stored one (the one <see cref="GetAsync"/> returns) is deleted,
-    /// and <see cref="GetAsync"/> then returns the next.
+    /// and <see cref="GetAsync"/> then returns the next. The usage totals keep counting it: they are a record of what was
+    /// stored and used, which deleting content does not change (see <see cref="GetUsageAsync"/>).
     /// </summary>
     /// <returns>Whether a completion was deleted.</returns>
     /// <exception cref="ChatCompletionStoreException">The database failed; nothing was deleted.</exception>
@@ -230,8 +231,13 @@ public sealed partial class ChatCompletionStore
 
     /// <summary>
     /// Deletes every completion created before a cutoff that also matches the filter, with its choices, for retention.
-    /// Works in batches of 1,000 completions, oldest first, each its own short statement and transaction, so no lock is
-    /// held for long and writers are not blocked. Cancelling rolls back the batch in flight; earlier batches stay deleted.
+    /// First it drops whole the partitions that lie entirely before the cutoff (and within the filter's created range),
+    /// when the filter has no model and no metadata and the partition holds only this store's tenant's completions: the
+    /// choices' partition, then the completions' one, and the disk is returned at once. What is left (the partition the
+    /// cutoff cuts, the default partition, partitions a filter or another tenant keeps) is deleted in batches of 1,000
+    /// completions, oldest first, each its own short statement and transaction, so no lock is held for long and writers
+    /// are not blocked. Cancelling rolls back the batch in flight; earlier batches and drops stay. The usage totals of
+    /// the deleted completions stay (see <see cref="GetUsageAsync"/>).
     /// </summary>
     /// <param name="createdBefore">Only completions created strictly before this instant are deleted.</param>
     /// <param name="filter">Further conditions (a model, metadata pairs, a created range); <c>null</c> for none.</param>
@@ -247,6 +253,11 @@ public sealed partial class ChatCompletionStore
         return await ExecuteAsync("storage.delete_created_before", "delete completions", async (db, token) =>
         {
             long deleted = 0;
+            if ((filter is null || FilterValues.CanMatch(filter)) && DropsWholePartitions(createdBefore, filter, out var notBefore, out var cutoff))
+            {
+                deleted = await DropPartitionsBeforeAsync(cutoff, notBefore, token).ConfigureAwait(false);
+            }
+
             while (true)
             {
                 var batch = await CompletionQueries.DeleteBatchAsync(db, createdBefore, filter, batchSize, token).ConfigureAwait(false);
@@ -259,11 +270,30 @@ public sealed partial class ChatCompletionStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>How many stored completions match the filter (a count of the rows, unlike the usage totals, which keep deleted ones).</summary>
+    /// <param name="filter">Which completions to count; <c>null</c> for all.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public async Task<long> CountAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        FilterValues.Validate(filter, nameof(filter));
+        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(filter).LongCountAsync(token), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Sums token usage over the completions matching the filter (typically a created range), grouped by any
     /// combination of model, UTC day and one metadata key; computed entirely in PostgreSQL, rows ordered by the groups.
     /// Counts every matching completion; token sums include only what vendors reported.
     /// </summary>
+    /// <remarks>
+    /// Without a metadata filter or grouping, whole UTC days are read from the per-day totals the database keeps as
+    /// completions are stored, which deletions (<see cref="DeleteAsync"/>, <see cref="DeleteCreatedBeforeAsync"/>, a
+    /// dropped partition) leave as they are: the usage of a day stays what was stored that day after its content is
+    /// gone. Partial days at the edges of the range, and every query with a metadata filter or grouping, sum the rows,
+    /// so they cover the completions still stored only.
+    /// </remarks>
     /// <param name="filter">Which completions to sum; <c>null</c> for all.</param>
     /// <param name="grouping">How to group; <c>null</c> for one row over everything (even when nothing matches).</param>
     /// <param name="cancellationToken">Cancels the query.</param>

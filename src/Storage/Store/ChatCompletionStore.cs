@@ -169,7 +169,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 CountCost(completion, cost);
                 return SaveOutcome.Stored;
             }
-            catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ChatCompletionConfiguration.PrimaryKeyName })
+            catch (DbUpdateException e) when (e.InnerException is PostgresException inner && ChatCompletionConfiguration.IsPrimaryKeyViolation(inner))
             {
                 // Same key and created: a replay, unless the 64-bit keys of two different contents collided.
             }

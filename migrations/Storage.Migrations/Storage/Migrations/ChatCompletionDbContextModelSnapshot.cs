@@ -185,7 +185,7 @@ namespace Storage.Migrations
 
                     b.Property<uint>("Version")
                         .IsConcurrencyToken()
-                        .ValueGeneratedOnAddOrUpdate()
+                        .ValueGeneratedOnUpdate()
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Storage.Internal;
@@ -7,6 +8,14 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
 {
     public const string TableName = "chat_completions";
     public const string PrimaryKeyName = "pk_chat_completions";
+
+    /// <summary>
+    /// Whether a unique violation is the completions' primary key: the only unique constraint of the table. The table is
+    /// partitioned, so PostgreSQL names the partition's own index and table (<c>chat_completions_p20261101</c>, …).
+    /// </summary>
+    public static bool IsPrimaryKeyViolation(Npgsql.PostgresException e) =>
+        e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation
+        && (e.ConstraintName == PrimaryKeyName || e.TableName is "chat_completions" || e.TableName?.StartsWith("chat_completions_", StringComparison.Ordinal) == true);
     /// <summary>The shadow property over PostgreSQL's xmin system column: the row version of optimistic concurrency.</summary>
     public const string VersionProperty = "Version";
     public const string CreatedIndexName = "ix_chat_completions_tenant_created_completion_key";
@@ -24,8 +33,11 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
         builder.Property<byte[]>(ShadowProperties.ContentHash).HasColumnName("content_hash").IsRequired();
         builder.Property<DateTimeOffset>(ShadowProperties.StoredAt).HasColumnName("stored_at").HasDefaultValueSql("now()").ValueGeneratedOnAdd();
         // PostgreSQL's system column xmin (the id of the transaction that last wrote the row) is the version
-        // that optimistic metadata updates compare; it needs no column of its own and no migration.
-        builder.Property<uint>(VersionProperty).HasColumnName("xmin").HasColumnType("xid").IsRowVersion();
+        // that optimistic metadata updates compare; it needs no column of its own and no migration. It is read by
+        // queries, never written, and never read back after an insert: PostgreSQL cannot return a system column from
+        // an INSERT into a partitioned table (RETURNING xmin), and nothing needs the version of a row just inserted.
+        builder.Property<uint>(VersionProperty).HasColumnName("xmin").HasColumnType("xid").IsConcurrencyToken().ValueGeneratedOnUpdate()
+            .Metadata.SetBeforeSaveBehavior(PropertySaveBehavior.Ignore);
 
         // The cost computed when the completion was stored (or repriced); exact numeric, NULL when unpriced.
         builder.Property<decimal?>(ShadowProperties.Cost).HasColumnName("cost").HasColumnType("numeric");
