@@ -146,11 +146,12 @@ public sealed class CostTests(MigratedDatabase database) : IClassFixture<Migrate
         Assert.Equal(0.00034m, (await store.GetWithVersionAsync(after.Id, Token))!.Cost!.Usd);
         Assert.Equal(0, await store.RepriceAsync(cancellationToken: Token));
 
-        // The totals (whole days from the rollup) equal the sum of the rows, also after retention.
+        // The totals (whole days from the rollup) equal the sum of the rows; retention leaves them as they were, since
+        // usage and its cost are a record of what was stored.
         var byDay = await store.GetUsageAsync(grouping: new ChatCompletionUsageGrouping { ByDay = true }, cancellationToken: Token);
         Assert.Equal([0.00012m, 0.00034m, 0.00034m], byDay.Select(t => t.Cost));
-        await store.DeleteCreatedBeforeAsync(change, filter: null, Token);
-        Assert.Equal(0.00068m, Assert.Single(await store.GetUsageAsync(cancellationToken: Token)).Cost);
+        Assert.Equal(1, await store.DeleteCreatedBeforeAsync(change, filter: null, Token));
+        Assert.Equal(0.00080m, Assert.Single(await store.GetUsageAsync(cancellationToken: Token)).Cost);
         var prices = await store.ListPricesAsync(Token);
         Assert.Equal(4, prices.Count(p => p.Model == model));
     }
