@@ -6,8 +6,8 @@ namespace Storage.Internal;
 
 /// <summary>
 /// EF's retrying strategy for PostgreSQL with two changes that make a save acknowledged soon after the server is back.
-/// The pool is cleared on the first transient failure: after a restart every idle pooled connection is dead, and
-/// without it each retry would meet the next dead one. The waits start at 100 ms and double up to
+/// The pool is cleared when the connection or the server fails: after a restart every idle pooled connection is dead,
+/// and without it each retry would meet the next dead one. The waits start at 100 ms and double up to
 /// <see cref="ChatCompletionStoreOptions.MaxRetryDelay"/> instead of starting near a second and growing to thirty.
 /// Replaying is safe: a save whose commit outcome was lost is recognised by its content-derived key.
 /// </summary>
@@ -24,7 +24,14 @@ internal sealed class StoreExecutionStrategy(
             return false;
         }
 
-        dataSource.Clear();
+        // A lost connection or a server shutting down means the pooled connections are dead too; a serialization failure
+        // or a deadlock (a PostgresException of another class) says nothing about them.
+        if (exception is not PostgresException postgres || postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal))
+        {
+            dataSource.Clear();
+        }
+
         return true;
     }
 
