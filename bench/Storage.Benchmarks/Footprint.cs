@@ -9,11 +9,13 @@ internal static class Footprint
 {
     private static readonly string[] Tables = ["chat_completions", "chat_completion_choices"];
 
-    // heap includes the free space and visibility maps, TOAST its own index, so heap + TOAST + indexes = total.
+    // Summed over the table's partitions (a partitioned parent has no storage of its own). heap includes the free space
+    // and visibility maps, TOAST its own index, so heap + TOAST + indexes = total.
     private const string Sizes = """
-        SELECT pg_table_size(c.oid) - coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0),
-            coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0), pg_indexes_size(c.oid), pg_total_relation_size(c.oid)
-        FROM pg_class c WHERE c.oid = $1::regclass
+        SELECT sum(pg_table_size(c.oid) - coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0))::bigint,
+            sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0))::bigint, sum(pg_indexes_size(c.oid))::bigint,
+            sum(pg_total_relation_size(c.oid))::bigint
+        FROM pg_partition_tree($1::regclass) AS p JOIN pg_class AS c ON c.oid = p.relid WHERE p.isleaf
         """;
 
     // pg_column_compression is null for a value stored uncompressed, inline or not.
@@ -45,7 +47,7 @@ internal static class Footprint
 
         Console.WriteLine($"{"both",-26} {sum[0] / completions,8:N0} {sum[1] / completions,8:N0} {sum[2] / completions,8:N0} {sum[3] / completions,8:N0}");
         var indexes = await dataSource.LinesAsync("""
-            SELECT i.indexrelid::regclass || ' ' || pg_relation_size(i.indexrelid) / $1
+            SELECT i.indexrelid::regclass || ' ' || (SELECT sum(pg_relation_size(t.relid)) FROM pg_partition_tree(i.indexrelid) AS t WHERE t.isleaf)::bigint / $1
             FROM pg_index i WHERE i.indrelid IN ('chat_completions'::regclass, 'chat_completion_choices'::regclass) ORDER BY 1
             """, completions);
         Console.WriteLine($"indexes, bytes per completion: {string.Join(", ", indexes)}");
@@ -70,12 +72,12 @@ internal static class Footprint
         Console.WriteLine($"{"sample",-28} {"compression",-18} {"load/s",7} {"JSON",7} {"choices heap",12} {"TOAST",6} {"total",6}  message_content values");
         foreach (var (count, contentLength) in samples)
         {
-            IEnumerable<ChatCompletion> Sample() => Workload.Generate(count, seed: 3, QueryBenchmarks.Span, contentLength, prose: true);
+            IEnumerable<ChatCompletion> Sample() => Workload.Generate(count, seed: 3, TimeSpan.FromDays(60), contentLength, prose: true);
             var json = Sample().Sum(c => (long)Encoding.UTF8.GetByteCount(ChatCompletionJson.Serialize(c))) / count;
             foreach (var column in runs)
             {
                 await dataSource.ExecuteAsync("TRUNCATE chat_completions, chat_completion_choices");
-                await dataSource.ExecuteAsync($"ALTER TABLE chat_completion_choices ALTER COLUMN message_content SET COMPRESSION {column}");
+                await SetCompressionAsync(dataSource, column);
                 await using var store = new ChatCompletionStore(dataSource);
                 var started = Stopwatch.GetTimestamp();
                 await foreach (var result in store.SaveManyAsync(Sample()))
@@ -93,8 +95,22 @@ internal static class Footprint
             }
         }
 
-        await dataSource.ExecuteAsync("ALTER TABLE chat_completion_choices ALTER COLUMN message_content SET COMPRESSION lz4");
+        await SetCompressionAsync(dataSource, "lz4");
     }
+
+    // On the parent and every partition: in PostgreSQL 15, SET COMPRESSION on a partitioned table does not reach the
+    // partitions that already exist (new ones copy the parent's).
+    private static Task SetCompressionAsync(NpgsqlDataSource dataSource, string method) => dataSource.ExecuteAsync($"""
+        DO $set$
+        DECLARE
+            part regclass;
+        BEGIN
+            FOR part IN SELECT relid FROM pg_partition_tree('chat_completion_choices') LOOP
+                EXECUTE format('ALTER TABLE %s ALTER COLUMN message_content SET COMPRESSION {method}', part);
+            END LOOP;
+        END
+        $set$
+        """);
 
     private static async Task<long[]> SizesAsync(NpgsqlDataSource dataSource, string table)
     {

@@ -8,7 +8,7 @@ using Storage.Migrations;
 
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
-// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--connection "Host=…"]
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--connection "Host=…"]
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
 // usage rollup, the bulk path as the least-privilege role); --prune-only runs only the retention comparison (--prune-rows N
 // per month; 20,000 in quick mode, 100,000 otherwise); -- --hash measures the per-item client cost of the bulk path alone
@@ -28,6 +28,9 @@ var connectionString = Option("--connection") is { } given
 var (count, slowCount, runs) = quick ? (10_000, 1_000, 5) : (50_000, 5_000, 5);
 var rows = Option("--rows") is { } rowsText ? int.Parse(rowsText, CultureInfo.InvariantCulture) : quick ? 20_000 : 1_000_000;
 var iterations = quick ? 50 : 200;
+// The query data set spans 61 months (one partition per month, as a deployment keeps five years), two in quick mode.
+var months = Option("--months") is { } monthsText ? int.Parse(monthsText, CultureInfo.InvariantCulture) : quick ? 2 : 61;
+var span = Workload.Start.AddMonths(months) - Workload.Start;
 var pruneRows = Option("--prune-rows") is { } pruneText ? int.Parse(pruneText, CultureInfo.InvariantCulture) : quick ? 20_000 : 100_000;
 // The compression samples: the workload's ~1 KB content, and long answers whose rows do reach TOAST.
 (int Count, int ContentLength)[] samples = quick ? [(5_000, 1000), (1_000, 8000)] : [(50_000, 1000), (10_000, 8000)];
@@ -114,14 +117,14 @@ try
 
     await using (var store = new ChatCompletionStore(dataSource))
     {
-        var queries = new QueryBenchmarks(dataSource, store, rows);
+        var queries = new QueryBenchmarks(dataSource, store, rows, span);
         Console.WriteLine();
         await queries.LoadAsync();
         Console.WriteLine();
         await queries.MeasureAsync(iterations);
         await queries.ExplainAsync();
         Console.WriteLine();
-        await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, QueryBenchmarks.Span).Take(sample));
+        await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, span).Take(sample));
         Console.WriteLine();
         await Footprint.CompressionAsync(dataSource, samples);
         Console.WriteLine();

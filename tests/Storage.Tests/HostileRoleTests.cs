@@ -15,6 +15,7 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private const string Rollup = "chat_completion_usage_daily";
+    private const string HourlyRollup = "chat_completion_usage_hourly";
 
     // A completion row of the attacker's own: what a SQL-injected INSERT would write.
     private static string InsertRow(string tenant, long key) =>
@@ -71,6 +72,11 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
             ("TRUNCATE chat_completion_prices", async c => { await Run(c, acmeClaim, "TRUNCATE chat_completion_prices"); return true; }),
             ($"DELETE FROM {Rollup}", async c => { await Run(c, acmeClaim, $"DELETE FROM {Rollup}"); return true; }),
             ($"TRUNCATE {Rollup}", async c => { await Run(c, acmeClaim, $"TRUNCATE {Rollup}"); return true; }),
+            ($"INSERT INTO {HourlyRollup}", async c => { await Run(c, acmeClaim, $"INSERT INTO {HourlyRollup} VALUES ('acme', '2026-01-01', 'm', 0, 1, 0, 0, 0, 0, 0, 0, 0)"); return true; }),
+            ($"UPDATE {HourlyRollup}", async c => { await Run(c, acmeClaim, $"UPDATE {HourlyRollup} SET total_tokens = 0, cost = 0"); return true; }),
+            ($"DELETE FROM {HourlyRollup}", async c => { await Run(c, acmeClaim, $"DELETE FROM {HourlyRollup}"); return true; }),
+            ($"TRUNCATE {HourlyRollup}", async c => { await Run(c, acmeClaim, $"TRUNCATE {HourlyRollup}"); return true; }),
+            ($"TEMP {HourlyRollup} before an insert", async c => { await Run(c, acmeClaim, $"CREATE TEMP TABLE {HourlyRollup} (LIKE public.{HourlyRollup})", InsertRow("acme", 104)); return await Long(c, $"SELECT count(*) FROM pg_temp.{HourlyRollup}") > 0; }),
             ("TRUNCATE chat_completions", async c => { await Run(c, acmeClaim, "TRUNCATE chat_completions"); return true; }),
             ("calling the trigger function", async c => { await Run(c, acmeClaim, "SELECT storage_usage_daily_apply()"); return true; }),
             // The protections themselves.
@@ -120,8 +126,11 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
         Assert.Equal(
             await TextAsync(admin, "SELECT string_agg(format('%s|%s|%s|%s', tenant, model, n, t), ',' ORDER BY tenant, model) FROM (SELECT tenant, model, count(*) AS n, sum(coalesce(usage_total_tokens, 0)) AS t FROM chat_completions GROUP BY 1, 2) AS r"),
             await TextAsync(admin, $"SELECT string_agg(format('%s|%s|%s|%s', tenant, model, n, t), ',' ORDER BY tenant, model) FROM (SELECT tenant, model, sum(completions) AS n, sum(total_tokens) AS t FROM {Rollup} GROUP BY 1, 2 HAVING sum(completions) <> 0) AS r"));
+        Assert.Equal(
+            await TextAsync(admin, $"SELECT string_agg(format('%s|%s|%s|%s', tenant, model, n, t), ',' ORDER BY tenant, model) FROM (SELECT tenant, model, sum(completions) AS n, sum(total_tokens) AS t FROM {Rollup} GROUP BY 1, 2 HAVING sum(completions) <> 0) AS r"),
+            await TextAsync(admin, $"SELECT string_agg(format('%s|%s|%s|%s', tenant, model, n, t), ',' ORDER BY tenant, model) FROM (SELECT tenant, model, sum(completions) AS n, sum(total_tokens) AS t FROM {HourlyRollup} GROUP BY 1, 2 HAVING sum(completions) <> 0) AS r"));
         Assert.Equal(1, await Long(admin, "SELECT count(*) FROM storage_tenant_key WHERE key = $1", key));
-        Assert.Equal(3, await Long(admin, "SELECT count(*) FROM pg_class WHERE relname IN ('chat_completions', 'chat_completion_choices', 'chat_completion_usage_daily') AND relrowsecurity"));
+        Assert.Equal(4, await Long(admin, $"SELECT count(*) FROM pg_class WHERE relname IN ('chat_completions', 'chat_completion_choices', '{Rollup}', '{HourlyRollup}') AND relrowsecurity"));
 
         var summary = $"hostile role: {attempts.Count} tried, succeeded {succeeded.Count}";
         TestContext.Current.TestOutputHelper?.WriteLine(summary);
@@ -154,7 +163,8 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
 
     private static async Task<bool> SeesGlobex(NpgsqlConnection connection) =>
         await Long(connection, "SELECT count(*) FROM public.chat_completions WHERE tenant = 'globex'") > 0
-        || await Long(connection, $"SELECT count(*) FROM public.{Rollup} WHERE tenant = 'globex'") > 0;
+        || await Long(connection, $"SELECT count(*) FROM public.{Rollup} WHERE tenant = 'globex'") > 0
+        || await Long(connection, $"SELECT count(*) FROM public.{HourlyRollup} WHERE tenant = 'globex'") > 0;
 
     private static async Task<bool> Writes(NpgsqlConnection connection, string sql)
     {

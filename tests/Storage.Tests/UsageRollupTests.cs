@@ -4,9 +4,9 @@ using Storage.Internal;
 namespace Storage.Tests;
 
 /// <summary>
-/// The per-day usage rollup that triggers keep: after saves, replays, bulk batches, metadata updates and a rollback in
-/// two tenants, it equals a GROUP BY of the rows, and usage totals read through it equal a full scan for every kind of
-/// range, including partial days and bounds at the edges of what .NET can hold. In a third tenant, a delete by id,
+/// The per-day and per-hour usage rollups that triggers keep: after saves, replays, bulk batches, metadata updates and a
+/// rollback in two tenants, each equals a GROUP BY of the rows, and usage totals read through them equal a full scan for
+/// every kind of range, including partial days and hours, random ranges, and bounds at the edges of what .NET can hold. In a third tenant, a delete by id,
 /// retention with and without a filter and a raw DELETE leave it equal to the GROUP BY taken before them: the totals are
 /// a record of what was stored, which deleting content does not change.
 /// </summary>
@@ -28,6 +28,11 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         FROM chat_completion_usage_daily WHERE tenant = 'rollup-history' GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
         """;
 
+    private const string HourlyRollupRows = """
+        SELECT tenant, hour, model, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
+        FROM chat_completion_usage_hourly WHERE tenant <> 'rollup-history' GROUP BY 1, 2, 3 HAVING sum(completions) <> 0
+        """;
+
     private const string RecomputedRows = """
         SELECT tenant, (created AT TIME ZONE 'UTC')::date, model, count(*), sum(coalesce(usage_prompt_tokens, 0)),
             sum(coalesce(usage_completion_tokens, 0)), sum(coalesce(usage_total_tokens, 0)),
@@ -36,6 +41,10 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
             sum(coalesce(cost, 0)), count(*) FILTER (WHERE cost IS NULL)
         FROM chat_completions WHERE tenant <> 'rollup-history' GROUP BY 1, 2, 3
         """;
+
+    // The same sums per UTC hour.
+    private static string RecomputedHourlyRows =>
+        RecomputedRows.Replace("(created AT TIME ZONE 'UTC')::date", "date_trunc('hour', created AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'", StringComparison.Ordinal);
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -86,6 +95,9 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         await database.ExecuteAsync(
             $"CREATE TABLE history_expected AS SELECT * FROM ({RecomputedRows.Replace("tenant <> 'rollup-history'", "tenant = 'rollup-history'", StringComparison.Ordinal)}) " +
             "AS r (tenant, day, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)");
+        await database.ExecuteAsync(
+            $"CREATE TABLE history_expected_hourly AS SELECT * FROM ({RecomputedHourlyRows.Replace("tenant <> 'rollup-history'", "tenant = 'rollup-history'", StringComparison.Ordinal)}) " +
+            "AS r (tenant, hour, model, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)");
         Assert.True(await history.DeleteAsync(seeded[5].Id, Token));
         var pruned = await history.DeleteCreatedBeforeAsync(QueryData.Instant(30), new ChatCompletionFilter { Model = QueryData.Models[1] }, Token);
         pruned += await history.DeleteCreatedBeforeAsync(QueryData.Instant(10), cancellationToken: Token);
@@ -102,9 +114,19 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         Assert.True(await database.ScalarAsync("SELECT count(*) FROM chat_completions WHERE tenant = 'rollup-history'") < 50);
         Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({HistoryRollupRows}) EXCEPT ({Expected})) AS extra"));
         Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({Expected}) EXCEPT ({HistoryRollupRows})) AS missing"));
+        var hourly = HourlyRollupRows.Replace("tenant <> 'rollup-history'", "tenant = 'rollup-history'", StringComparison.Ordinal);
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({hourly}) EXCEPT (SELECT * FROM history_expected_hourly)) AS extra"));
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM ((SELECT * FROM history_expected_hourly) EXCEPT ({hourly})) AS missing"));
         await using var store = database.CreateStore();
         var totals = await store.ForTenant(History).GetUsageAsync(cancellationToken: Token);
         Assert.Equal(50, totals[0].Completions);
+        // A range of whole hours that cuts days, read from both rollups: what was stored there, deleted since or not.
+        // (Only partial hours at a range's ends are read from the rows, which count what is left.)
+        var (from, end) = (QueryData.Start.AddHours(5), QueryData.Start.AddDays(4).AddHours(3));
+        var expected = await database.ScalarAsync($"SELECT sum(completions) FROM history_expected_hourly WHERE hour >= '{from:O}' AND hour < '{end:O}'");
+        var partial = await store.ForTenant(History).GetUsageAsync(new ChatCompletionFilter { CreatedFrom = from, CreatedTo = end.AddSeconds(-1) }, cancellationToken: Token);
+        Assert.True(expected > 10);
+        Assert.Equal(expected, partial[0].Completions);
     }
 
     [Fact]
@@ -115,10 +137,36 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
         Assert.True(await database.ScalarAsync($"SELECT count(*) FROM ({RollupRows}) AS rows") > 8);
     }
 
+    [Fact]
+    public async Task The_hourly_rollup_equals_a_group_by_of_the_rows_by_hour()
+    {
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({HourlyRollupRows}) EXCEPT ({RecomputedHourlyRows})) AS extra"));
+        Assert.Equal(0, await database.ScalarAsync($"SELECT count(*) FROM (({RecomputedHourlyRows}) EXCEPT ({HourlyRollupRows})) AS missing"));
+        Assert.True(await database.ScalarAsync($"SELECT count(*) FROM ({HourlyRollupRows}) AS rows") > 100);
+    }
+
+    [Fact]
+    public async Task Totals_through_the_rollups_equal_a_scan_for_random_ranges()
+    {
+        // Ranges of a second to three weeks, starting anywhere from a day before the data to a day after it, at any second.
+        var random = new Random(17);
+        var span = (long)(QueryData.Instant(160) - QueryData.Start).TotalSeconds;
+        for (var i = 0; i < 60; i++)
+        {
+            var from = QueryData.Start.AddSeconds(random.NextInt64(-86_400, span + 86_400));
+            var to = from.AddSeconds(random.NextInt64(0, 21 * 86_400));
+            var filter = new ChatCompletionFilter { CreatedFrom = from, CreatedTo = to, Model = i % 3 == 0 ? QueryData.Models[0] : null };
+            var grouping = new ChatCompletionUsageGrouping { ByModel = i % 2 == 0, ByDay = i % 4 < 2 };
+            var tenant = i % 5 == 0 ? Tenant : "";
+            Assert.Equal(await RunAsync(tenant, UsageQuery.BuildScan(tenant, filter, grouping)), await RunAsync(tenant, UsageQuery.BuildFromRollup(tenant, filter, grouping)));
+        }
+    }
+
     public static TheoryData<string> Ranges =>
     [
         "unbounded", "whole days", "partial days", "within one day", "one second", "from only", "to only",
         "from after to", "last second of a day", "beyond the data", "edges of time", "sub-second bounds",
+        "partial hours", "within one hour", "across midnight", "whole hours", "last day of time", "last hour of time",
     ];
 
     [Theory]
@@ -172,6 +220,12 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
             "beyond the data" => (day.AddYears(5), day.AddYears(6)),
             "edges of time" => (DateTimeOffset.MinValue, DateTimeOffset.MaxValue),
             "sub-second bounds" => (QueryData.Instant(2).AddTicks(-1), QueryData.Instant(25).AddTicks(9_999_999)),
+            "partial hours" => (day.AddDays(1).AddHours(2).AddMinutes(29).AddSeconds(59), day.AddDays(4).AddHours(17).AddMinutes(30)),
+            "within one hour" => (day.AddDays(2).AddHours(3).AddMinutes(10), day.AddDays(2).AddHours(3).AddMinutes(45)),
+            "across midnight" => (day.AddDays(2).AddHours(-1).AddMinutes(-31), day.AddDays(2).AddHours(1).AddMinutes(31)),
+            "whole hours" => (day.AddDays(1).AddHours(4), day.AddDays(1).AddHours(9).AddSeconds(-1)),
+            "last day of time" => (DateTimeOffset.MaxValue.AddHours(-20), DateTimeOffset.MaxValue),
+            "last hour of time" => (DateTimeOffset.MaxValue.AddMinutes(-30), null),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
         };
     }

@@ -12,6 +12,8 @@ internal static class BaselineSql
 {
     private const string Rollup = "chat_completion_usage_daily";
 
+    private const string HourlyRollup = "chat_completion_usage_hourly";
+
     private const string Settings = "storage_partition_settings";
 
     /// <summary>
@@ -95,25 +97,26 @@ internal static class BaselineSql
         RETURN CASE WHEN jsonb_typeof(details -> name) = 'number' THEN (details ->> name)::numeric ELSE 0 END;
         """,
 
-        // Token totals per tenant, UTC day, model and stripe. A stripe is the backend (pg_backend_pid()) whose
-        // statement wrote the row, so two sessions never wait on one another's totals: each upserts only its own row,
-        // and a session runs one transaction at a time. Readers sum the stripes. storage_compact_usage() folds the
-        // stripes of past days into stripe 0.
+        // Token totals per tenant, UTC day, model and stripe, and the same per UTC hour, so that a range's totals read
+        // whole days from the first, the whole hours of its edge days from the second, and rows only for the partial
+        // hours at its ends. A stripe is the backend (pg_backend_pid()) whose statement wrote the row, so two sessions
+        // never wait on one another's totals: each upserts only its own row, and a session runs one transaction at a
+        // time. Readers sum the stripes. storage_compact_usage() folds the stripes of past days and hours into stripe 0.
         $"""
         CREATE TABLE IF NOT EXISTS {Rollup} (
             tenant text NOT NULL,
             day date NOT NULL,
             model text NOT NULL,
             stripe integer NOT NULL,
-            completions bigint NOT NULL,
-            prompt_tokens numeric NOT NULL,
-            completion_tokens numeric NOT NULL,
-            total_tokens numeric NOT NULL,
-            cached_tokens numeric NOT NULL,
-            reasoning_tokens numeric NOT NULL,
-            cost numeric NOT NULL,
-            unpriced bigint NOT NULL,
+            {Totals},
             CONSTRAINT pk_{Rollup} PRIMARY KEY (tenant, day, model, stripe));
+        CREATE TABLE IF NOT EXISTS {HourlyRollup} (
+            tenant text NOT NULL,
+            hour timestamp with time zone NOT NULL,
+            model text NOT NULL,
+            stripe integer NOT NULL,
+            {Totals},
+            CONSTRAINT pk_{HourlyRollup} PRIMARY KEY (tenant, hour, model, stripe));
         """,
 
         // The key the application signs tenant claims with (see storage_current_tenant). Nobody but the owner reads it.
@@ -143,7 +146,7 @@ internal static class BaselineSql
             FOR grant_row IN
                 SELECT DISTINCT g.grantee, g.table_name FROM information_schema.role_table_grants g
                 WHERE g.table_schema = current_schema() AND g.grantee NOT IN (current_user, 'PUBLIC')
-                    AND ((g.table_name IN ('{Rollup}', '{Settings}') AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'))
+                    AND ((g.table_name IN ('{Rollup}', '{HourlyRollup}', '{Settings}') AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'))
                         OR g.table_name = 'storage_tenant_key')
             LOOP
                 IF grant_row.table_name = 'storage_tenant_key' THEN
@@ -232,7 +235,7 @@ internal static class BaselineSql
         DECLARE
             t text;
         BEGIN
-            FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Rollup}'] LOOP
+            FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Rollup}', '{HourlyRollup}'] LOOP
                 EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %I.%I', current_schema(), t);
                 EXECUTE format(
                     'CREATE POLICY tenant_isolation ON %1$I.%2$I USING (tenant = (SELECT %1$I.storage_current_tenant())) '
@@ -251,7 +254,7 @@ internal static class BaselineSql
                 DECLARE
                     t text;
                 BEGIN
-                    FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Rollup}'] LOOP
+                    FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Rollup}', '{HourlyRollup}'] LOOP
                         EXECUTE format('ALTER TABLE %%I.%%I %%s ROW LEVEL SECURITY', '%1$s', t, CASE WHEN enabled THEN 'ENABLE' ELSE 'DISABLE' END);
                     END LOOP;
                 END
@@ -276,9 +279,9 @@ internal static class BaselineSql
                 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, %1$I, pg_temp AS $body$
                 BEGIN
                     IF TG_OP = 'INSERT' THEN
-                        WITH delta AS ({Delta("new_rows", 1)}) {Upsert};
+                        WITH delta AS ({Delta("new_rows", 1)}), {Upserts};
                     ELSE
-                        WITH delta AS ({Delta("new_rows", 1)} UNION ALL {Delta("old_rows", -1)}) {Upsert};
+                        WITH delta AS ({Delta("new_rows", 1)} UNION ALL {Delta("old_rows", -1)}), {Upserts};
                     END IF;
                     RETURN NULL;
                 END
@@ -287,15 +290,23 @@ internal static class BaselineSql
 
                 CREATE OR REPLACE FUNCTION storage_compact_usage() RETURNS bigint
                 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, %1$I, pg_temp AS $body$
-                    WITH moved AS (
+                    WITH moved_days AS (
                         DELETE FROM %1$I.{Rollup} WHERE stripe <> 0 AND day < (now() AT TIME ZONE 'UTC')::date RETURNING *),
-                    folded AS (
-                        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)
-                        SELECT tenant, day, model, 0, sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
-                        FROM moved GROUP BY tenant, day, model ORDER BY tenant, day, model
-                        {OnConflict}
+                    folded_days AS (
+                        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, {TotalNames})
+                        SELECT tenant, day, model, 0, {TotalSums}
+                        FROM moved_days GROUP BY tenant, day, model ORDER BY tenant, day, model
+                        {OnConflict("day")}
+                        RETURNING 1),
+                    moved_hours AS (
+                        DELETE FROM %1$I.{HourlyRollup} WHERE stripe <> 0 AND hour < {HourOf("now()")} RETURNING *),
+                    folded_hours AS (
+                        INSERT INTO %1$I.{HourlyRollup} AS d (tenant, hour, model, stripe, {TotalNames})
+                        SELECT tenant, hour, model, 0, {TotalSums}
+                        FROM moved_hours GROUP BY tenant, hour, model ORDER BY tenant, hour, model
+                        {OnConflict("hour")}
                         RETURNING 1)
-                    SELECT count(*) FROM moved;
+                    SELECT (SELECT count(*) FROM moved_days) + (SELECT count(*) FROM moved_hours);
                 $body$;
                 $sql$, current_schema());
         END
@@ -598,6 +609,7 @@ internal static class BaselineSql
         DROP POLICY IF EXISTS tenant_isolation ON chat_completion_choices;
         """,
         $"""
+        DROP TABLE IF EXISTS {HourlyRollup};
         DROP TABLE IF EXISTS {Rollup};
         DROP FUNCTION IF EXISTS storage_set_tenant_key(bytea);
         DROP FUNCTION IF EXISTS storage_current_tenant();
@@ -607,21 +619,52 @@ internal static class BaselineSql
         """,
     ];
 
-    // Rows are upserted in key order, so concurrent writers of one stripe (never two sessions) and the compaction
-    // lock rows in one order and cannot deadlock.
-    private const string Upsert = $"""
-        INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced)
-        SELECT tenant, day, model, pg_backend_pid(), sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)
-        FROM delta
-        GROUP BY tenant, day, model
-        HAVING sum(completions) <> 0 OR sum(prompt_tokens) <> 0 OR sum(completion_tokens) <> 0 OR sum(total_tokens) <> 0
-            OR sum(cached_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cost) <> 0 OR sum(unpriced) <> 0
-        ORDER BY tenant, day, model
-        {OnConflict}
+    private const string Totals = """
+        completions bigint NOT NULL,
+            prompt_tokens numeric NOT NULL,
+            completion_tokens numeric NOT NULL,
+            total_tokens numeric NOT NULL,
+            cached_tokens numeric NOT NULL,
+            reasoning_tokens numeric NOT NULL,
+            cost numeric NOT NULL,
+            unpriced bigint NOT NULL
         """;
 
-    private const string OnConflict = """
-        ON CONFLICT (tenant, day, model, stripe) DO UPDATE SET
+    private const string TotalNames = "completions, prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, cost, unpriced";
+
+    private const string TotalSums =
+        "sum(completions), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced)";
+
+    // A group whose rows cancel out (an update that changed no count) writes nothing.
+    private const string NotZero = """
+        HAVING sum(completions) <> 0 OR sum(prompt_tokens) <> 0 OR sum(completion_tokens) <> 0 OR sum(total_tokens) <> 0
+                OR sum(cached_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cost) <> 0 OR sum(unpriced) <> 0
+        """;
+
+    // The statement's delta into both rollups: the daily upsert as a data-modifying CTE, then the hourly one. Rows are
+    // upserted in key order, so concurrent writers of one stripe (never two sessions) and the compaction lock rows in
+    // one order and cannot deadlock.
+    private static string Upserts => $"""
+        daily AS (
+            INSERT INTO %1$I.{Rollup} AS d (tenant, day, model, stripe, {TotalNames})
+            SELECT tenant, (hour AT TIME ZONE 'UTC')::date, model, pg_backend_pid(), {TotalSums}
+            FROM delta
+            GROUP BY 1, 2, 3
+            {NotZero}
+            ORDER BY 1, 2, 3
+            {OnConflict("day")}
+            RETURNING 1)
+        INSERT INTO %1$I.{HourlyRollup} AS d (tenant, hour, model, stripe, {TotalNames})
+        SELECT tenant, hour, model, pg_backend_pid(), {TotalSums}
+        FROM delta
+        GROUP BY 1, 2, 3
+        {NotZero}
+        ORDER BY 1, 2, 3
+        {OnConflict("hour")}
+        """;
+
+    private static string OnConflict(string bucket) => $"""
+        ON CONFLICT (tenant, {bucket}, model, stripe) DO UPDATE SET
             completions = d.completions + excluded.completions,
             prompt_tokens = d.prompt_tokens + excluded.prompt_tokens,
             completion_tokens = d.completion_tokens + excluded.completion_tokens,
@@ -632,9 +675,13 @@ internal static class BaselineSql
             unpriced = d.unpriced + excluded.unpriced
         """;
 
+    // The UTC hour an instant falls in: date_bin works on the instant itself, so the session's time zone (one with a
+    // half-hour offset, say) cannot move it, as it would date_trunc's on a timestamptz.
+    private static string HourOf(string instant) => $"date_bin('1 hour', {instant}, timestamptz '2000-01-01 00:00:00+00')";
+
     // One completion's contribution, signed.
     private static string Delta(string source, int sign) => $"""
-        SELECT tenant, (created AT TIME ZONE 'UTC')::date AS day, model, {sign} AS completions,
+        SELECT tenant, {HourOf("created")} AS hour, model, {sign} AS completions,
             {sign} * coalesce(usage_prompt_tokens, 0)::numeric AS prompt_tokens,
             {sign} * coalesce(usage_completion_tokens, 0)::numeric AS completion_tokens,
             {sign} * coalesce(usage_total_tokens, 0)::numeric AS total_tokens,

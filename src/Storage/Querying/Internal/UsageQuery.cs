@@ -6,15 +6,16 @@ namespace Storage.Internal;
 /// <summary>
 /// The SQL of the usage totals. Hand-written rather than LINQ because EF cannot translate "the value of metadata key k"
 /// on a value-converted column; the text depends only on which groupings and filters are on, and every value is a
-/// parameter. Without a metadata filter or grouping, whole UTC days come from the per-day rollup that triggers keep
-/// (see the Baseline migration) and only the partial days at the range's edges are scanned. This
+/// parameter. Without a metadata filter or grouping, whole UTC days and hours come from the rollups that triggers keep
+/// (see the Baseline migration) and only the partial hours at the range's ends are scanned. This
 /// class chooses the statement and its conditions and parameters; the statements' text is <see cref="UsageSql"/>.
 /// </summary>
 internal sealed record UsageQuery(string Sql, object[] Parameters)
 {
     public const string RollupTable = UsageSql.RollupTable;
 
-    private static readonly TimeSpan LastSecond = TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1);
+    // The last whole second .NET can represent: a range that ends there is unbounded above.
+    private static readonly DateTime LastInstant = new(DateTime.MaxValue.Ticks - (DateTime.MaxValue.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 
     public static UsageQuery Build(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping) =>
         grouping.ByMetadataKey is null && (filter is null || (FilterValues.CanMatch(filter) && FilterValues.ContainedMetadata(filter) is null))
@@ -49,74 +50,94 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
     }
 
     /// <summary>
-    /// Whole UTC days inside the range from the rollup, the partial days at its edges from the rows. Created times are
-    /// whole seconds, so a day is whole when its first and last seconds are inside the (inclusive) bounds.
+    /// Whole UTC days inside the range from the daily rollup, whole UTC hours of the partial days at its edges from the
+    /// hourly rollup, and only the partial hours at its two ends from the rows. Created times are whole seconds, so the
+    /// inclusive bounds are the half-open range [from, to + 1 s), and a day or hour is whole when it lies inside it.
     /// </summary>
     internal static UsageQuery BuildFromRollup(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
     {
         var parameters = new List<object> { Parameter("tenant", NpgsqlDbType.Text, tenant) };
-        var rollup = new List<string> { "d.tenant = @tenant" };
-        var rows = new List<string> { "c.tenant = @tenant" };
+        var scope = new List<string> { "tenant = @tenant" };
         if (filter?.Model is { } model)
         {
-            rollup.Add("d.model = @model");
-            rows.Add("c.model = @model");
+            scope.Add("model = @model");
             parameters.Add(Parameter("model", NpgsqlDbType.Text, model));
         }
 
+        // Null ends are unbounded; an end past the last representable second is unbounded too.
         var from = filter?.CreatedFrom is { } createdFrom ? CeilingToSecond(createdFrom.UtcDateTime) : (DateTime?)null;
-        var to = filter?.CreatedTo is { } createdTo ? FloorToSecond(createdTo.UtcDateTime) : (DateTime?)null;
-        // The whole days are the day numbers [first, end); a null end is unbounded.
-        int? first = from is { } f ? DayNumber(f) + (f.TimeOfDay == TimeSpan.Zero ? 0 : 1) : null;
-        int? end = to is { } t ? DayNumber(t) + (t.TimeOfDay == LastSecond ? 1 : 0) : null;
-        var edges = new List<string>();
-        if (first > DateOnly.MaxValue.DayNumber || (first is { } a && end is { } b && a >= b))
+        var end = filter?.CreatedTo is { } createdTo && FloorToSecond(createdTo.UtcDateTime) is var to && to < LastInstant ? to.AddSeconds(1) : (DateTime?)null;
+        var days = new List<string>();
+        var hours = new List<string>();
+        var rows = new List<string>();
+        if (from is null || end is null || from < end)
         {
-            // No whole day: the range is scanned, and the rollup contributes nothing.
-            rollup.Add("FALSE");
-            var range = new List<string>();
-            if (from is not null)
+            // A bound's whole days start at its ceiling; none when that is past the last day .NET can represent.
+            var dayFrom = Ceiling(from, TimeSpan.TicksPerDay);
+            var dayEnd = Floor(end, TimeSpan.TicksPerDay);
+            if ((from is null || dayFrom is not null) && (dayFrom is null || dayEnd is null || dayFrom < dayEnd))
             {
-                range.Add("c.created >= @from");
-                parameters.Add(Parameter("from", NpgsqlDbType.TimestampTz, from.Value));
+                days.Add(Range("d.day", dayFrom, dayEnd, parameters, NpgsqlDbType.Date));
+                Hours(from, dayFrom);
+                Hours(dayEnd, end);
             }
-
-            if (to is not null)
+            else
             {
-                range.Add("c.created <= @to");
-                parameters.Add(Parameter("to", NpgsqlDbType.TimestampTz, to.Value));
-            }
-
-            edges.Add(string.Join(" AND ", range));
-        }
-        else
-        {
-            if (first is { } firstDay)
-            {
-                rollup.Add("d.day >= @first_day");
-                parameters.Add(Parameter("first_day", NpgsqlDbType.Date, DateOnly.FromDayNumber(firstDay)));
-                if (from!.Value.TimeOfDay != TimeSpan.Zero)
-                {
-                    edges.Add("c.created >= @from AND c.created < @first_day_start");
-                    parameters.Add(Parameter("from", NpgsqlDbType.TimestampTz, from.Value));
-                    parameters.Add(Parameter("first_day_start", NpgsqlDbType.TimestampTz, Midnight(firstDay)));
-                }
-            }
-
-            if (end is { } endDay && endDay <= DateOnly.MaxValue.DayNumber)
-            {
-                rollup.Add("d.day < @end_day");
-                parameters.Add(Parameter("end_day", NpgsqlDbType.Date, DateOnly.FromDayNumber(endDay)));
-                if (to!.Value.TimeOfDay != LastSecond)
-                {
-                    edges.Add("c.created >= @end_day_start AND c.created <= @to");
-                    parameters.Add(Parameter("to", NpgsqlDbType.TimestampTz, to.Value));
-                    parameters.Add(Parameter("end_day_start", NpgsqlDbType.TimestampTz, Midnight(endDay)));
-                }
+                Hours(from, end);
             }
         }
 
-        return new UsageQuery(UsageSql.FromRollup(grouping, rollup, rows, edges), [.. parameters]);
+        return new UsageQuery(UsageSql.FromRollup(grouping, scope, days, hours, rows), [.. parameters]);
+
+        // [start, stop): its whole hours from the hourly rollup, its partial hours from the rows. A null start is the
+        // unbounded side the whole days already cover; a null stop (only past the last whole day) leaves rows to the end.
+        void Hours(DateTime? start, DateTime? stop)
+        {
+            if (start is not { } a || a >= stop)
+            {
+                return;
+            }
+
+            if (Ceiling(a, TimeSpan.TicksPerHour) is { } hourFrom && Floor(stop, TimeSpan.TicksPerHour) is { } hourEnd && hourFrom < hourEnd)
+            {
+                hours.Add(Range("d.hour", hourFrom, hourEnd, parameters, NpgsqlDbType.TimestampTz));
+                Rows(a, hourFrom);
+                Rows(hourEnd, stop);
+            }
+            else
+            {
+                Rows(a, stop);
+            }
+        }
+
+        void Rows(DateTime start, DateTime? stop)
+        {
+            if (start < stop || stop is null)
+            {
+                rows.Add(Range("c.created", start, stop, parameters, NpgsqlDbType.TimestampTz));
+            }
+        }
+    }
+
+    /// <summary>The half-open range [from, end) of a column (alias.name) as SQL, each bound a new parameter; a null bound is open.</summary>
+    private static string Range(string column, DateTime? from, DateTime? end, List<object> parameters, NpgsqlDbType type)
+    {
+        var conditions = new List<string>();
+        if (from is { } a)
+        {
+            var name = $"{column.Replace('.', '_')}_from_{parameters.Count}";
+            conditions.Add($"{column} >= @{name}");
+            parameters.Add(Parameter(name, type, type == NpgsqlDbType.Date ? DateOnly.FromDateTime(a) : a));
+        }
+
+        if (end is { } b)
+        {
+            var name = $"{column.Replace('.', '_')}_end_{parameters.Count}";
+            conditions.Add($"{column} < @{name}");
+            parameters.Add(Parameter(name, type, type == NpgsqlDbType.Date ? DateOnly.FromDateTime(b) : b));
+        }
+
+        return conditions.Count == 0 ? "TRUE" : string.Join(" AND ", conditions);
     }
 
     private static void Conditions(ChatCompletionFilter? filter, List<string> conditions, List<object> parameters)
@@ -159,9 +180,16 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
 
     private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object value) => new(name, type) { Value = value };
 
-    private static int DayNumber(DateTime value) => DateOnly.FromDateTime(value).DayNumber;
+    /// <summary>The first multiple of the unit at or after the instant (null when open, or past the last representable one).</summary>
+    private static DateTime? Ceiling(DateTime? value, long unit) =>
+        value is not { } v ? null
+        : v.Ticks % unit == 0 ? v
+        : v.Ticks - (v.Ticks % unit) + unit is var ticks && ticks <= DateTime.MaxValue.Ticks ? new DateTime(ticks, DateTimeKind.Utc)
+        : null;
 
-    private static DateTime Midnight(int dayNumber) => DateOnly.FromDayNumber(dayNumber).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+    /// <summary>The last multiple of the unit at or before the instant (null when open).</summary>
+    private static DateTime? Floor(DateTime? value, long unit) =>
+        value is { } v ? new DateTime(v.Ticks - (v.Ticks % unit), DateTimeKind.Utc) : null;
 
     private static DateTime FloorToSecond(DateTime value) =>
         new(value.Ticks - (value.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);

@@ -9,6 +9,8 @@ internal static class UsageSql
 {
     public const string RollupTable = "chat_completion_usage_daily";
 
+    public const string HourlyRollupTable = "chat_completion_usage_hourly";
+
     // sum(bigint) and sum(numeric) are numeric in PostgreSQL, so no total can overflow. The details are jsonb as the
     // vendor sent them; storage_token_count, a function the migration creates and the rollup's triggers call too,
     // counts only JSON numbers, so a malformed value cannot fail the whole report.
@@ -42,27 +44,56 @@ internal static class UsageSql
         {GroupBy(grouping)}
         """;
 
-    /// <summary>The rollup's rows that meet <paramref name="rollup"/>, plus the rows that meet <paramref name="rows"/> and one of <paramref name="edges"/>.</summary>
-    public static string FromRollup(ChatCompletionUsageGrouping grouping, IEnumerable<string> rollup, IEnumerable<string> rows, IReadOnlyCollection<string> edges)
+    /// <summary>
+    /// Within <paramref name="scope"/> (tenant, model), the daily rollup's rows in one of <paramref name="days"/>, the
+    /// hourly rollup's in one of <paramref name="hours"/>, and the completions in one of <paramref name="rows"/>; a part
+    /// with no ranges is left out.
+    /// </summary>
+    public static string FromRollup(
+        ChatCompletionUsageGrouping grouping, IReadOnlyCollection<string> scope, IReadOnlyCollection<string> days, IReadOnlyCollection<string> hours, IReadOnlyCollection<string> rows)
     {
-        var edgeRows = edges.Count == 0
-            ? ""
-            : $"""
-                UNION ALL
+        var parts = new List<string>();
+        if (days.Count > 0)
+        {
+            parts.Add($"""
+                SELECT d.model, d.day, {RollupTotals}
+                FROM {RollupTable} AS d
+                WHERE {Where("d", scope, days)}
+                """);
+        }
+
+        if (hours.Count > 0)
+        {
+            parts.Add($"""
+                SELECT d.model, (d.hour AT TIME ZONE 'UTC')::date AS day, {RollupTotals}
+                FROM {HourlyRollupTable} AS d
+                WHERE {Where("d", scope, hours)}
+                """);
+        }
+
+        if (rows.Count > 0)
+        {
+            parts.Add($"""
                 {RowTotals}
                 FROM {ChatCompletionConfiguration.TableName} AS c
-                WHERE {string.Join(" AND ", rows)} AND (({string.Join(") OR (", edges)}))
-                """;
+                WHERE {Where("c", scope, rows)}
+                """);
+        }
+
+        // An empty range still answers its one ungrouped row of zeros.
+        var union = parts.Count == 0 ? $"SELECT d.model, d.day, {RollupTotals} FROM {RollupTable} AS d WHERE FALSE" : string.Join("\nUNION ALL\n", parts);
         return $"""
             SELECT {Select(grouping)}, NULL::text AS metadata_value, {Sums}
-            FROM (
-                SELECT d.model, d.day, d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens, d.cost, d.unpriced
-                FROM {RollupTable} AS d
-                WHERE {string.Join(" AND ", rollup)}
-                {edgeRows}) AS u
+            FROM ({union}) AS u
             {GroupBy(grouping)}
             """;
     }
+
+    private const string RollupTotals = "d.completions, d.prompt_tokens, d.completion_tokens, d.total_tokens, d.cached_tokens, d.reasoning_tokens, d.cost, d.unpriced";
+
+    // The scope's conditions (each on a bare column) on the alias, and any one of the ranges.
+    private static string Where(string alias, IEnumerable<string> scope, IEnumerable<string> ranges) =>
+        $"{string.Join(" AND ", scope.Select(condition => $"{alias}.{condition}"))} AND (({string.Join(") OR (", ranges)}))";
 
     private static string Select(ChatCompletionUsageGrouping grouping) =>
         $"{(grouping.ByModel ? "u.model" : "NULL::text")} AS model, {(grouping.ByDay ? "u.day" : "NULL::date")} AS day";
