@@ -32,7 +32,10 @@ internal static class CostCalculator
 
         var clamped = false;
         var prompt = Clamp(usage.PromptTokens, long.MaxValue, ref clamped);
-        var cached = Clamp(usage.PromptTokensDetails?.CachedTokens ?? Extra(usage, "prompt_cache_hit_tokens") ?? 0, prompt, ref clamped);
+        // Vendors that report their cache hits outside prompt_tokens_details: DeepSeek (prompt_cache_hit_tokens) and
+        // Mistral (num_cached_tokens); both bill those tokens at their cache price.
+        var cached = Clamp(
+            usage.PromptTokensDetails?.CachedTokens ?? Extra(usage, "prompt_cache_hit_tokens") ?? Extra(usage, "num_cached_tokens") ?? 0, prompt, ref clamped);
         var cacheWrites = Clamp(usage.PromptTokensDetails?.CacheWriteTokens ?? 0, prompt - cached, ref clamped);
         var inputAudio = Clamp(usage.PromptTokensDetails?.AudioTokens ?? 0, prompt - cached - cacheWrites, ref clamped);
         var inputRest = prompt - cached - cacheWrites - inputAudio;
