@@ -178,14 +178,28 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
     }
 
     [Fact]
-    public async Task The_host_makes_the_partitions_ahead_and_an_unmigrated_database_does_not_stop_it()
+    public async Task The_host_makes_the_partitions_ahead_compacts_the_usage_rollups_and_an_unmigrated_database_does_not_stop_it()
     {
         var emptyName = $"storage_empty_{Guid.NewGuid():N}";
         var empty = await postgres.Server.CreateDatabaseAsync(emptyName, Token);
         try
         {
+            // A completion of two days ago, counted in its writer's stripe of the rollups, which the host folds.
+            await using (var store = new ChatCompletionStore(database.ConnectionString))
+            {
+                var old = TestCompletions.Completion("compact-" + TestCompletions.Unique());
+                old.Created = DateTimeOffset.UtcNow.AddDays(-2);
+                await store.SaveAsync(old, Token);
+            }
+
+            var totalsBefore = await RollupAsync(database.ConnectionString, "SELECT sum(completions) || '/' || sum(total_tokens) FROM chat_completion_usage_daily");
+            Assert.NotEqual("0", await RollupAsync(database.ConnectionString, "SELECT count(*) FROM chat_completion_usage_daily WHERE stripe <> 0 AND day < current_date"));
+
             // Six months ahead, beyond the three the migration made.
             using var host = await StartAsync(database.ConnectionString);
+            Assert.Equal("0", await RollupAsync(database.ConnectionString, "SELECT count(*) FROM chat_completion_usage_daily WHERE stripe <> 0 AND day < current_date"));
+            Assert.Equal("0", await RollupAsync(database.ConnectionString, "SELECT count(*) FROM chat_completion_usage_hourly WHERE stripe <> 0 AND hour < now() - interval '1 hour'"));
+            Assert.Equal(totalsBefore, await RollupAsync(database.ConnectionString, "SELECT sum(completions) || '/' || sum(total_tokens) FROM chat_completion_usage_daily"));
             var ahead = new DateTimeOffset(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(6);
             var partitions = await host.Services.GetRequiredService<ChatCompletionStore>().ListPartitionsAsync(Token);
             Assert.Contains(partitions, p => p.Table == "chat_completions" && p.From == ahead);
@@ -200,6 +214,13 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
         {
             NpgsqlConnection.ClearAllPools();
             await postgres.Server.DropDatabaseAsync(emptyName, CancellationToken.None);
+        }
+
+        static async Task<string> RollupAsync(string connectionString, string sql)
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var command = dataSource.CreateCommand(sql);
+            return Convert.ToString(await command.ExecuteScalarAsync(Token), System.Globalization.CultureInfo.InvariantCulture)!;
         }
 
         static async Task<IHost> StartAsync(string connectionString)

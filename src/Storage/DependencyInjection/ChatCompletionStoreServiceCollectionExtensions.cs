@@ -100,7 +100,7 @@ public static class ChatCompletionStoreServiceCollectionExtensions
         services.AddKeyedSingleton(ContextDataSourceKey, (provider, _) =>
         {
             var options = provider.GetRequiredService<IOptions<ChatCompletionStoreServiceOptions>>().Value;
-            return NpgsqlDataSource.Create(string.IsNullOrWhiteSpace(options.ConnectionString) ? DevelopmentConnectionString : options.ConnectionString);
+            return StoreDataSources.Create(string.IsNullOrWhiteSpace(options.ConnectionString) ? DevelopmentConnectionString : options.ConnectionString);
         });
         services.AddSingleton(provider =>
         {
@@ -131,7 +131,7 @@ public static class ChatCompletionStoreServiceCollectionExtensions
         {
             // The container owns the primary; the store owns the read data source it builds.
             return new ChatCompletionStore(
-                shared, ownsDataSource: false, read is null ? null : NpgsqlDataSource.Create(read), ownsReadDataSource: true, options.Store);
+                shared, ownsDataSource: false, read is null ? null : StoreDataSources.Create(read), ownsReadDataSource: true, options.Store);
         }
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString))

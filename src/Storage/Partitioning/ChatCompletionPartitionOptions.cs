@@ -3,7 +3,8 @@ namespace Storage;
 /// <summary>
 /// The partition maintenance that <c>services.AddChatCompletionStore()</c> runs in the host (the <c>Partitions</c> part
 /// of the <c>Storage</c> section): <see cref="ChatCompletionStore.EnsurePartitionsAsync"/> when the host starts and then
-/// every <see cref="Interval"/>. On by default: without it every completion is still stored (in the default partition),
+/// every <see cref="Interval"/>, then <c>storage_compact_usage()</c>, which folds the usage rollups' per-session rows of past
+/// days and hours into one each without changing a total. On by default: without it every completion is still stored (in the default partition),
 /// but that partition grows and retention cannot drop it by period. Turn it off where a scheduler (pg_cron, a job calling
 /// <c>storage partitions --ensure</c>) does the same.
 /// </summary>

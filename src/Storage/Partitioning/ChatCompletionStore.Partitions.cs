@@ -34,6 +34,17 @@ public sealed partial class ChatCompletionStore
     }
 
     /// <summary>
+    /// Folds the usage rollups' per-session stripes of past days and hours into one row each; the totals are unchanged.
+    /// The maintenance service calls it after making partitions.
+    /// </summary>
+    internal Task<long> CompactUsageAsync(CancellationToken cancellationToken) =>
+        ExecuteAsync("storage.compact_usage", "compact the usage rollups", async token =>
+        {
+            await using var command = _dataSource.CreateCommand(UsageSql.Compact);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(token).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }, cancellationToken);
+
+    /// <summary>
     /// Lists the partitions of both tables with their bounds, estimated rows and bytes: each table's periods in order,
     /// then its default partition. Reads the catalog only; the same for every tenant.
     /// </summary>

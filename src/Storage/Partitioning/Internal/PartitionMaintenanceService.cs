@@ -4,8 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Storage.Internal;
 
 /// <summary>
-/// Makes the partitions ahead when the host starts and then periodically. A failure (the database is down, the schema not
-/// migrated yet) is logged and tried again at the next tick: it never stops the host, and writes never depend on it.
+/// Makes the partitions ahead when the host starts and then periodically, and folds the usage rollups' per-session
+/// stripes of past days and hours into one row each (<c>storage_compact_usage()</c>, which changes no total). A failure
+/// (the database is down, the schema not migrated yet) is logged and tried again at the next tick: it never stops the
+/// host, and writes never depend on it.
 /// </summary>
 internal sealed partial class PartitionMaintenanceService(ChatCompletionStore store, ChatCompletionPartitionOptions options, ILogger<PartitionMaintenanceService>? logger)
     : BackgroundService
@@ -33,6 +35,8 @@ internal sealed partial class PartitionMaintenanceService(ChatCompletionStore st
                 {
                     LogMade(logger, made);
                 }
+
+                await store.CompactUsageAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -56,6 +60,6 @@ internal sealed partial class PartitionMaintenanceService(ChatCompletionStore st
     [LoggerMessage(Level = LogLevel.Information, Message = "Made the partitions of {Periods} period(s)")]
     private static partial void LogMade(ILogger logger, int periods);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make the partitions ahead; trying again in {Interval}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make the partitions ahead or compact the usage rollups; trying again in {Interval}")]
     private static partial void LogFailed(ILogger logger, Exception exception, TimeSpan interval);
 }

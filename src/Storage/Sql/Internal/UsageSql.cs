@@ -11,6 +11,9 @@ internal static class UsageSql
 
     public const string HourlyRollupTable = "chat_completion_usage_hourly";
 
+    /// <summary>Folds the stripes of past days and hours (a function the migration creates); returns how many rows it folded.</summary>
+    public const string Compact = "SELECT storage_compact_usage()";
+
     // sum(bigint) and sum(numeric) are numeric in PostgreSQL, so no total can overflow. The details are jsonb as the
     // vendor sent them; storage_token_count, a function the migration creates and the rollup's triggers call too,
     // counts only JSON numbers, so a malformed value cannot fail the whole report.
