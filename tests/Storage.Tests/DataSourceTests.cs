@@ -40,4 +40,28 @@ public sealed class DataSourceTests(MigratedDatabase database) : IClassFixture<M
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM chat_completions%'", connection);
         Assert.True((long)(await command.ExecuteScalarAsync(Token))! > 0);
     }
+
+    [Fact]
+    public async Task A_tenant_claim_does_not_outlive_its_lease_of_a_connection_that_keeps_prepared_statements()
+    {
+        // With statements prepared on a connection, Npgsql resets a returned connection without DISCARD ALL (which would
+        // drop them): the tenant setting must still be gone before the next lease.
+        await using var dataSource = StoreDataSources.Create(new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 1 }.ConnectionString);
+        await using var store = new ChatCompletionStore(dataSource);
+        var tenant = store.ForTenant("lease-" + TestCompletions.Unique());
+        var completion = TestCompletions.Completion("lease-" + TestCompletions.Unique());
+        await tenant.SaveAsync(completion, Token);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.NotNull(await tenant.GetAsync(completion.Id, Token));
+        }
+
+        Assert.Null(await store.GetAsync(completion.Id, Token));
+        await using var connection = await dataSource.OpenConnectionAsync(Token);
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(current_setting('storage.tenant', true), '') || '|' || (SELECT count(*) FROM pg_prepared_statements)", connection);
+        var state = (string)(await command.ExecuteScalarAsync(Token))!;
+        Assert.StartsWith("|", state, StringComparison.Ordinal);
+        Assert.NotEqual("|0", state);
+    }
 }
