@@ -77,7 +77,7 @@ public sealed class ConsoleFixture(PostgresFixture postgres) : IAsyncLifetime
         {
             BaseURL = (baseAddress ?? BaseAddress).AbsoluteUri,
             JavaScriptEnabled = javaScript,
-            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            ViewportSize = new ViewportSize { Width = 1000, Height = 800 },
         });
         context.SetDefaultTimeout(TimeoutMs);
         context.SetDefaultNavigationTimeout(TimeoutMs);

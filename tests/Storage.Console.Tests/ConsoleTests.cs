@@ -23,8 +23,12 @@ public sealed class ConsoleTests(ConsoleFixture console) : IClassFixture<Console
         var ids = Enumerable.Range(0, 5).Select(i => $"chatcmpl-{run}-{i}").ToList();
         for (var i = 0; i < 5; i++)
         {
-            await console.Store.SaveAsync(Seed.Completion(ids[i], model, created[i], $"answer {i}",
-                new Dictionary<string, string> { ["team"] = i % 2 == 0 ? "red" : "blue" }, (10, 5)), Token);
+            var completion = Seed.Completion(ids[i], model, created[i], $"answer {i}",
+                new Dictionary<string, string> { ["team"] = i % 2 == 0 ? "red" : "blue" }, (10, 5));
+            // The newest is priced (a cost its vendor reported); the others are unpriced.
+            completion.Usage!.AdditionalProperties = i == 4 ? new Dictionary<string, JsonElement> { ["cost"] = JsonElement.Parse("0.0042") } : null;
+            completion.Call = new ChatCompletionCall { StartedAt = created[i], Latency = TimeSpan.FromMilliseconds(100 + i) };
+            await console.Store.SaveAsync(completion, Token);
         }
 
         await using var session = await console.OpenAsync();
@@ -36,6 +40,9 @@ public sealed class ConsoleTests(ConsoleFixture console) : IClassFixture<Console
         Assert.Equal([ids[4], ids[3]], await RowIdsAsync(rows));
         await Expect(rows.First.Locator("td").Nth(2)).ToHaveTextAsync("answer 4");
         await Expect(rows.First.Locator("td").Nth(3)).ToHaveTextAsync("15");
+        await Expect(rows.First.Locator("td").Nth(4)).ToHaveTextAsync("$0.0042");
+        await Expect(rows.First.Locator("td").Nth(5)).ToHaveTextAsync("104 ms");
+        await Expect(rows.Nth(1).Locator("td").Nth(4)).ToHaveTextAsync("—");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Older »" }).ClickAsync();
         await Expect(rows).ToHaveCountAsync(2);
@@ -54,13 +61,13 @@ public sealed class ConsoleTests(ConsoleFixture console) : IClassFixture<Console
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("model=" + model + ".*meta=team%3Dred"));
         await Expect(rows).ToHaveCountAsync(3);
         Assert.Equal([ids[4], ids[2], ids[0]], await RowIdsAsync(rows));
+        await session.ScreenshotAsync("list");
 
         var bookmark = $"/console?model={model}&from={Stamp(created[1])}&to={Stamp(created[3])}";
         await page.GotoAsync(bookmark);
         await Expect(rows).ToHaveCountAsync(3);
         Assert.Equal([ids[3], ids[2], ids[1]], await RowIdsAsync(rows));
         await Expect(page.GetByLabel("Created from")).ToHaveValueAsync(Stamp(created[1]));
-        await session.ScreenshotAsync("list");
     }
 
     [Fact]
