@@ -7,6 +7,7 @@ using Storage.Api.Configuration;
 using Storage.Api.Endpoints;
 using Storage.Api.Errors;
 using Storage.Api.Proxy;
+using Storage.Api.WebConsole;
 using Storage.Connection;
 
 namespace Storage.Api;
@@ -65,6 +66,7 @@ internal static partial class ApiApp
         builder.Services.AddSingleton(services => CreateKeyRing(options, services.GetRequiredService<ChatCompletionStore>()));
         builder.Services.AddSingleton<ChatCompletionProxy>();
         // Streams last as long as the model writes; the caller's hang-up cancels the upstream call instead.
+        builder.Services.AddWebConsole();
         builder.Services.AddHttpClient(ChatCompletionProxy.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
@@ -115,6 +117,7 @@ internal static partial class ApiApp
             }
         });
         app.UseMiddleware<ApiKeyAuthentication>();
+        app.MapWebConsole();
         app.MapOpenApi();
         app.MapHealthChecks("/health");
         StoredCompletionEndpoints.Map(app);

@@ -52,9 +52,14 @@ internal sealed class ApiKeyRing
     }
 
     /// <summary>The store view of the caller with this key, or <c>null</c> when the key is not one of ours.</summary>
-    public ChatCompletionStore? Find(ReadOnlySpan<char> key)
+    public ChatCompletionStore? Find(ReadOnlySpan<char> key) => FindHash(Hash(key));
+
+    /// <summary>
+    /// The store view of the caller whose key has this SHA-256 (<see cref="Hash"/>), or <c>null</c> when it is not one of
+    /// ours: the console's cookie carries the hash, never the key.
+    /// </summary>
+    public ChatCompletionStore? FindHash(ReadOnlySpan<byte> presented)
     {
-        var presented = Hash(key);
         ChatCompletionStore? found = null;
         // Every entry is compared, match or not.
         foreach (var (hash, store) in _keys)
@@ -68,7 +73,8 @@ internal sealed class ApiKeyRing
         return found;
     }
 
-    private static byte[] Hash(ReadOnlySpan<char> key)
+    /// <summary>The SHA-256 of the key's UTF-8 bytes, the form in which keys are kept and compared.</summary>
+    public static byte[] Hash(ReadOnlySpan<char> key)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(key)];
         Encoding.UTF8.GetBytes(key, bytes);

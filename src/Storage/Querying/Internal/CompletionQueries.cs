@@ -38,7 +38,8 @@ internal static class CompletionQueries
         // One more than asked for tells whether another page follows, without a count.
         var rows = await Page(db, filter, position, order, limit + 1).ToListAsync(cancellationToken).ConfigureAwait(false);
         var hasMore = rows.Count > limit;
-        return new ChatCompletionPage(rows.Take(limit).Select(row => row.ToCompletion()).ToList(), hasMore);
+        var page = rows.Take(limit).ToList();
+        return new ChatCompletionPage(page.Select(row => row.ToCompletion()).ToList(), hasMore) { Costs = page.Select(row => row.ReadCost()).ToList() };
     }
 
     public static Task<List<StoredRow>> ExportBatchAsync(
@@ -198,6 +199,8 @@ internal static class CompletionQueries
         }
 
         public StoredChatCompletion ToStored() =>
-            new(ToCompletion(), VersionToken.Format(Key, Completion.Created, Xmin)) { Cost = CostSources.Read(Cost, CostSource, CostClamped) };
+            new(ToCompletion(), VersionToken.Format(Key, Completion.Created, Xmin)) { Cost = ReadCost() };
+
+        public ChatCompletionCost? ReadCost() => CostSources.Read(Cost, CostSource, CostClamped);
     }
 }

@@ -1,0 +1,1 @@
+[assembly: AssemblyFixture(typeof(Storage.Tests.Support.PostgresFixture))]
