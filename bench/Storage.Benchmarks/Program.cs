@@ -10,7 +10,8 @@ using Storage.Migrations;
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
 // Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--connection "Host=…"]
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
-// usage rollup, the bulk path as the least-privilege role); --prune-only runs only the retention comparison (--prune-rows N
+// usage rollup, the bulk path as the least-privilege role); --queries-only skips them and starts at the large data set
+// (its last line is then the bulk load's rate, not bulk_vs_copy); --prune-only runs only the retention comparison (--prune-rows N
 // per month; 20,000 in quick mode, 100,000 otherwise); -- --hash measures the per-item client cost of the bulk path alone
 // (no database).
 if (args.Contains("--hash"))
@@ -63,6 +64,44 @@ try
         return;
     }
 
+    var bulkVsCopy = args.Contains("--queries-only") ? null : await IngestAsync(dataSource);
+    if (args.Contains("--ingest-only"))
+    {
+        Console.WriteLine(bulkVsCopy);
+        return;
+    }
+
+    await using (var store = new ChatCompletionStore(dataSource))
+    {
+        var queries = new QueryBenchmarks(dataSource, store, rows, span);
+        Console.WriteLine();
+        await queries.LoadAsync();
+        Console.WriteLine();
+        await queries.MeasureAsync(iterations);
+        await queries.ExplainAsync();
+        Console.WriteLine();
+        await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, span).Take(sample));
+        Console.WriteLine();
+        await Footprint.CompressionAsync(dataSource, samples);
+        Console.WriteLine();
+        await PruneBenchmark.RunAsync(dataSource, store, pruneRows);
+    }
+
+    // Last, and exactly this shape: scripts read the final line.
+    Console.WriteLine();
+    Console.WriteLine(bulkVsCopy ?? "bulk_vs_copy: not measured (--queries-only)");
+}
+finally
+{
+    NpgsqlConnection.ClearAllPools();
+    await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
+    await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    await drop.ExecuteNonQueryAsync();
+}
+
+// The five ingest methods on the same completions, then the guarantees' costs; returns the final line, bulk_vs_copy.
+async Task<string> IngestAsync(NpgsqlDataSource dataSource)
+{
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; {count:N0} completions per case ({slowCount:N0} for per-completion SaveChanges), {runs} runs, median and min shown");
     var benchmarks = new IngestBenchmarks(dataSource);
     var cases = new (string Name, IngestBenchmarks.Method Method, int Count)[]
@@ -110,39 +149,7 @@ try
     Console.WriteLine();
     await new GuaranteeBenchmarks(dataSource, benchmarks).RunAsync(quick ? 3_200 : 16_000, count, quick ? 3 : 5);
 
-    var bulkVsCopy = $"bulk_vs_copy: {(medians[cases[3].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}";
-    if (args.Contains("--ingest-only"))
-    {
-        Console.WriteLine(bulkVsCopy);
-        return;
-    }
-
-    await using (var store = new ChatCompletionStore(dataSource))
-    {
-        var queries = new QueryBenchmarks(dataSource, store, rows, span);
-        Console.WriteLine();
-        await queries.LoadAsync();
-        Console.WriteLine();
-        await queries.MeasureAsync(iterations);
-        await queries.ExplainAsync();
-        Console.WriteLine();
-        await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, span).Take(sample));
-        Console.WriteLine();
-        await Footprint.CompressionAsync(dataSource, samples);
-        Console.WriteLine();
-        await PruneBenchmark.RunAsync(dataSource, store, pruneRows);
-    }
-
-    // Last, and exactly this shape: scripts read the final line.
-    Console.WriteLine();
-    Console.WriteLine(bulkVsCopy);
-}
-finally
-{
-    NpgsqlConnection.ClearAllPools();
-    await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
-    await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    await drop.ExecuteNonQueryAsync();
+    return $"bulk_vs_copy: {(medians[cases[3].Name] / copy).ToString("0.00", CultureInfo.InvariantCulture)}";
 }
 
 static double Median(List<double> values)
