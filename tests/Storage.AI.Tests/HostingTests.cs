@@ -293,10 +293,22 @@ public sealed class HostingTests(MigratedDatabase database, PostgresFixture post
         }
     }
 
-    private static async Task<HealthStatus> CheckAsync(string connectionString, HealthStatus? failureStatus = null)
+    [Fact]
+    public async Task The_health_check_is_degraded_when_the_read_source_does_not_answer_and_healthy_when_it_does()
+    {
+        Assert.Equal(
+            [HealthStatus.Healthy, HealthStatus.Degraded],
+            [await CheckAsync(database.ConnectionString, read: database.ConnectionString), await CheckAsync(database.ConnectionString, read: "Host=127.0.0.1;Port=1;Timeout=2")]);
+    }
+
+    private static async Task<HealthStatus> CheckAsync(string connectionString, HealthStatus? failureStatus = null, string? read = null)
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddChatCompletionStore(options => options.ConnectionString = connectionString);
+        services.AddChatCompletionStore(options =>
+        {
+            options.ConnectionString = connectionString;
+            options.ReadConnectionString = read;
+        });
         services.AddHealthChecks().AddChatCompletionStore(failureStatus: failureStatus);
         await using var provider = services.BuildServiceProvider();
         return (await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(Token)).Status;

@@ -11,4 +11,23 @@ public sealed partial class ChatCompletionStore
             await using var command = _dataSource.CreateCommand(HealthSql.HasSchema);
             return await command.ExecuteScalarAsync(token).ConfigureAwait(false) is true;
         }, cancellationToken);
+
+    /// <summary>Whether the read data source answers and holds the schema; <c>null</c> when the store reads the primary.</summary>
+    internal async Task<bool?> ReadSourceHasSchemaAsync(CancellationToken cancellationToken)
+    {
+        if (_replica is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            await using var command = _replica.DataSource.CreateCommand(HealthSql.HasSchema);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+        }
+        catch (Exception e) when (StoreErrors.IsProviderFailure(e))
+        {
+            return false;
+        }
+    }
 }
