@@ -8,7 +8,7 @@ using Storage.Migrations;
 
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
-// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--connection "Host=…"]
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--reuse NAME] [--connection "Host=…"]
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
 // usage rollup, the bulk path as the least-privilege role); --queries-only skips them and starts at the large data set
 // (its last line is then the bulk load's rate, not bulk_vs_copy); --prune-only runs only the retention comparison (--prune-rows N
@@ -38,9 +38,13 @@ var pruneRows = Option("--prune-rows") is { } pruneText ? int.Parse(pruneText, C
 
 // Everything happens in a database of its own, since every case starts by emptying the tables.
 var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
-var name = $"storage_bench_{Environment.ProcessId}";
-await using (var server = NpgsqlDataSource.Create(admin.ConnectionString))
+// --reuse NAME measures on the database of an earlier run that was stopped after its load (a 10M load takes most of an
+// hour): no ingest, no load; it is dropped at the end like any other.
+var reuse = Option("--reuse");
+var name = reuse ?? $"storage_bench_{Environment.ProcessId}";
+if (reuse is null)
 {
+    await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
     await using var create = server.CreateCommand($"CREATE DATABASE {name}");
     await create.ExecuteNonQueryAsync();
 }
@@ -64,7 +68,7 @@ try
         return;
     }
 
-    var bulkVsCopy = args.Contains("--queries-only") ? null : await IngestAsync(dataSource);
+    var bulkVsCopy = args.Contains("--queries-only") || reuse is not null ? null : await IngestAsync(dataSource);
     if (args.Contains("--ingest-only"))
     {
         Console.WriteLine(bulkVsCopy);
@@ -75,7 +79,15 @@ try
     {
         var queries = new QueryBenchmarks(dataSource, store, rows, span);
         Console.WriteLine();
-        await queries.LoadAsync();
+        if (reuse is null)
+        {
+            await queries.LoadAsync();
+        }
+        else
+        {
+            Console.WriteLine($"reusing {name}: {await dataSource.ScalarAsync<long>("SELECT count(*) FROM chat_completions"):N0} completions already loaded");
+        }
+
         Console.WriteLine();
         await queries.MeasureAsync(iterations);
         await queries.ExplainAsync();

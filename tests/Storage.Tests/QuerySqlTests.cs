@@ -5,8 +5,8 @@ using Storage.Internal;
 namespace Storage.Tests;
 
 /// <summary>
-/// The SQL each query sends, captured from EF: containment for metadata, a row-value keyset predicate, LIMIT and never
-/// OFFSET, every value a parameter; and the plans that show the indexes serve them.
+/// The SQL each query sends, captured from EF: containment for metadata, a row-value keyset predicate, a literal LIMIT and never
+/// OFFSET, every filter value a parameter (the page size is written into the SQL); and the plans that show the indexes serve them.
 /// </summary>
 public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>, IAsyncLifetime
 {
@@ -61,8 +61,8 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
         Assert.Contains("c.created <= @", page.Sql, StringComparison.Ordinal);
         Assert.Contains($"(c.created, c.completion_key) {comparison} (@", page.Sql, StringComparison.Ordinal);
         Assert.Contains($"ORDER BY c.created{Space(direction)}, c.completion_key{Space(direction)}", page.Sql, StringComparison.Ordinal);
-        Assert.Contains("LIMIT @", page.Sql, StringComparison.Ordinal);
-        Assert.Contains(21, page.Parameters.Select(p => p.Value));
+        // The page size is a literal, so PostgreSQL can keep one (generic) plan of the prepared statement.
+        Assert.Contains("LIMIT 21", page.Sql, StringComparison.Ordinal);
         Assert.Contains("{\"tenant\":\"metadata-marker\\\"}\"}", page.TextValues);
         AssertParameterized(commands);
     }
@@ -78,8 +78,7 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
         Assert.Contains("(c.created, c.completion_key) > (@", batch.Sql, StringComparison.Ordinal);
         Assert.Contains("c.metadata @> @", batch.Sql, StringComparison.Ordinal);
         Assert.Contains("ORDER BY c.created, c.completion_key", batch.Sql, StringComparison.Ordinal);
-        Assert.Contains("LIMIT @", batch.Sql, StringComparison.Ordinal);
-        Assert.Contains(250, batch.Parameters.Select(p => p.Value));
+        Assert.Contains("LIMIT 250", batch.Sql, StringComparison.Ordinal);
         AssertParameterized([batch]);
     }
 

@@ -221,7 +221,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
                 .Where(c => c.Id == id)
                 .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
                 .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
-                .Take(limit)
+                .TakeConstant(limit)
                 .Include(c => c.Choices.OrderBy(choice => choice.Index))
                 .AsSingleQuery()
                 .ToListAsync(token)

@@ -46,8 +46,9 @@ internal static class CompletionQueries
         ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, int batchSize, CancellationToken cancellationToken) =>
         Page(db, filter, after, ChatCompletionOrder.Ascending, batchSize).ToListAsync(cancellationToken);
 
-    public static Task<StoredRow?> GetStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        ById(db, id).Select(Row).AsSingleQuery().FirstOrDefaultAsync(cancellationToken);
+    // A list of at most one rather than FirstOrDefault, whose LIMIT EF would send as a parameter (see TakeConstant).
+    public static async Task<StoredRow?> GetStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
+        (await ById(db, id).TakeConstant(1).Select(Row).AsSingleQuery().ToListAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
     /// <summary>
     /// Resolves the id to its most recently stored completion, checks the expected version, and replaces the metadata
@@ -99,7 +100,7 @@ internal static class CompletionQueries
 
     /// <summary>The call stored with the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id: none when no completion has the id.</summary>
     public static Task<List<ChatCompletionCall?>> CallAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        ById(db, id).Select(c => c.Call).Take(1).ToListAsync(cancellationToken);
+        ById(db, id).Select(c => c.Call).TakeConstant(1).ToListAsync(cancellationToken);
 
     /// <summary>Deletes the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id, in one statement; choices cascade.</summary>
     public static async Task<bool> DeleteAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
@@ -151,8 +152,21 @@ internal static class CompletionQueries
             : query.OrderByDescending(c => c.Created).ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey));
         // One statement, not a split query: the choices query of a split query repeats the LIMIT as a second
         // statement, and a completion stored in between would shift the window and leave a listed one without choices.
-        return ordered.Take(take).Select(Row).AsSingleQuery();
+        return ordered.TakeConstant(take).Select(Row).AsSingleQuery();
     }
+
+    /// <summary>
+    /// <c>Take(EF.Constant(count))</c>: EF writes the count into the SQL as a literal instead of a parameter. PostgreSQL keeps one plan for a prepared statement (a generic plan)
+    /// only when it costs no more than a plan made for the values; with LIMIT unknown, a generic plan over many
+    /// partitions always costs more, and every execution would be planned again across every partition. Page sizes are
+    /// few (1–101), so they make few statements.
+    /// </summary>
+    internal static IQueryable<T> TakeConstant<T>(this IQueryable<T> query, int count) =>
+        // Take(EF.Constant(count)) as a tree: written as C#, Take's argument would be evaluated before EF saw it.
+        query.Provider.CreateQuery<T>(Expression.Call(
+            typeof(Queryable), nameof(Queryable.Take), [typeof(T)], query.Expression, Expression.Call(EfConstant, Expression.Constant(count))));
+
+    private static readonly System.Reflection.MethodInfo EfConstant = typeof(EF).GetMethod(nameof(EF.Constant))!.MakeGenericMethod(typeof(int));
 
     /// <summary>The completions with this vendor id, the one <see cref="ChatCompletionStore.GetAsync"/> returns first.</summary>
     private static IQueryable<ChatCompletion> ById(ChatCompletionDbContext db, string id) =>
@@ -162,10 +176,12 @@ internal static class CompletionQueries
             .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
             .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey));
 
-    private static Task<RowIdentity?> LatestAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        ById(db, id)
+    private static async Task<RowIdentity?> LatestAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
+        (await ById(db, id)
             .Select(c => new RowIdentity(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey), EF.Property<uint>(c, ChatCompletionConfiguration.VersionProperty)))
-            .FirstOrDefaultAsync(cancellationToken);
+            .TakeConstant(1)
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false)).FirstOrDefault();
 
     internal sealed record KeysetPosition(DateTimeOffset Created, long Key);
 
