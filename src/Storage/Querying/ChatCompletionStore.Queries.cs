@@ -278,7 +278,7 @@ public sealed partial class ChatCompletionStore
     public async Task<long> CountAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
     {
         FilterValues.Validate(filter, nameof(filter));
-        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(filter).LongCountAsync(token), cancellationToken)
+        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(db, filter).LongCountAsync(token), cancellationToken)
             .ConfigureAwait(false);
     }
 
