@@ -12,7 +12,7 @@ using Storage.Migrations;
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
 // usage rollup, the bulk path as the least-privilege role); --prune-only runs only the retention comparison (--prune-rows N
 // per month; 20,000 in quick mode, 100,000 otherwise); -- --hash measures the per-item client cost of the bulk path alone
-// (no database).
+// (no database); --search-only [--rows N] runs only search (SearchBenchmarks).
 if (args.Contains("--hash"))
 {
     HashBenchmark.Run();
@@ -52,6 +52,12 @@ try
     await using (var version = dataSource.CreateCommand("SELECT version()"))
     {
         Console.WriteLine($"server: {await version.ExecuteScalarAsync()}");
+    }
+
+    if (args.Contains("--search-only"))
+    {
+        await SearchBenchmarks.RunAsync(dataSource, rows, quick);
+        return;
     }
 
     if (args.Contains("--prune-only"))
