@@ -151,6 +151,48 @@ public sealed class StoredCompletionsApiTests(ApiFixture api) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task The_list_takes_search_and_the_other_filters_beyond_OpenAIs_as_query_parameters()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var run = TestCompletions.Unique();
+        var model = $"model-{run}";
+        var flagged = System.Text.Json.Nodes.JsonNode.Parse(TestCompletions.Make($"chatcmpl-{run}-flagged", model))!;
+        flagged["choices"]![0]!["message"]!["content"] = "Привет, мир: 100% sure";
+        flagged["choices"]![0]!["finish_reason"] = "length";
+        flagged["service_tier"] = "flex";
+        await api.ImportAsync(ApiFixture.DefaultKey, [flagged.ToJsonString(), TestCompletions.Make($"chatcmpl-{run}-plain", model)]);
+        using var http = api.Http();
+
+        foreach (var query in new[] { "search=%D0%9C%D0%98%D0%A0", "search=0%25%20s", "finish_reason=length", "service_tier=flex", "has_tool_calls=false&finish_reason=length" })
+        {
+            using var response = await http.GetAsync($"/v1/chat/completions?model={model}&{query}", token);
+            var data = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token)).RootElement.GetProperty("data");
+            Assert.Equal([$"chatcmpl-{run}-flagged"], data.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+        }
+
+        using var none = await http.GetAsync($"/v1/chat/completions?model={model}&tool=get_time", token);
+        Assert.Empty(JsonDocument.Parse(await none.Content.ReadAsStringAsync(token)).RootElement.GetProperty("data").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("has_tool_calls", "yes")]
+    [InlineData("min_tokens", "-1")]
+    [InlineData("max_tokens", "ten")]
+    [InlineData("min_latency_ms", "1.5")]
+    [InlineData("max_latency_ms", "99999999999999999999")]
+    public async Task A_bad_filter_value_is_a_400_naming_the_parameter(string name, string value)
+    {
+        var token = TestContext.Current.CancellationToken;
+        using var http = api.Http();
+
+        using var response = await http.GetAsync($"/v1/chat/completions?{name}={Uri.EscapeDataString(value)}", token);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token)).RootElement.GetProperty("error");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(name, error.GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task An_unknown_after_id_is_a_404_naming_after()
     {
         var token = TestContext.Current.CancellationToken;

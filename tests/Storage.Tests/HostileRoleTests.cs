@@ -97,6 +97,9 @@ public sealed class HostileRoleTests(PostgresFixture postgres)
             ("dropping partitions under a forged claim", async c => { await Run(c, forged, "SELECT storage_drop_partitions_before('infinity')"); return false; }),
             ("DROP TABLE of a partition", async c => { await Run(c, acmeClaim, "DROP TABLE public.chat_completions_default"); return true; }),
             ("calling the partition maker directly", async c => { await Run(c, acmeClaim, "SELECT storage_create_partition('2030-01-01', '2030-02-01')"); return true; }),
+            ("turning the search indexes on", async c => { await Run(c, acmeClaim, "SELECT storage_search_index(true)"); return true; }),
+            ("dropping the search indexes", async c => { await Run(c, acmeClaim, "SELECT storage_search_index(false)"); return true; }),
+            ("replacing a search function", async c => { await Run(c, acmeClaim, "CREATE OR REPLACE FUNCTION public.storage_search_request(jsonb) RETURNS text LANGUAGE sql IMMUTABLE RETURN 'x'"); return true; }),
             ("SET ROLE to the owner", async c => { await Run(c, acmeClaim, $"SET ROLE {new NpgsqlConnectionStringBuilder(roles.OwnerConnectionString).Username}"); return true; }),
         };
 

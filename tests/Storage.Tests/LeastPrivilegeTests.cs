@@ -33,6 +33,19 @@ public sealed class LeastPrivilegeTests(PostgresFixture postgres)
         Assert.Equal(1, await store.DeleteCreatedBeforeAsync(new DateTimeOffset(2019, 6, 1, 0, 0, 0, TimeSpan.Zero), cancellationToken: Token));
         Assert.DoesNotContain(await store.ListPartitionsAsync(Token), p => p.Name == "chat_completions_p20190501");
 
+        // Search works for the application role without the trigram indexes; only the owner turns them on (creating
+        // pg_trgm, a trusted extension, as the database's owner), and the role's searches then read them.
+        Assert.Single((await store.ListAsync(new ChatCompletionFilter { Search = "HELLO" }, cancellationToken: Token)).Items);
+        await Assert.ThrowsAsync<ChatCompletionStoreException>(() => store.SetSearchIndexAsync(true, Token));
+        await using (var ownerSource = NpgsqlDataSource.Create(roles.OwnerConnectionString))
+        await using (var owner = new ChatCompletionStore(ownerSource))
+        {
+            await owner.SetSearchIndexAsync(true, Token);
+        }
+
+        Assert.True(await store.HasSearchIndexAsync(Token));
+        Assert.Single((await store.ListAsync(new ChatCompletionFilter { Search = "HELLO" }, cancellationToken: Token)).Items);
+
         foreach (var ddl in new[]
         {
             "CREATE TABLE intruder (x int)", "DROP TABLE chat_completion_choices", "ALTER TABLE chat_completions ADD COLUMN x int",

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Storage.Internal;
 
 namespace Storage.Tests;
@@ -24,6 +25,8 @@ public static class QueryData
     public static List<SeededCompletion> Build(string prefix, int count, int seed, int instants = 40, bool hugeUsage = false)
     {
         var random = new Random(seed);
+        // The choice and call conditions draw from a generator of their own, so the rest of the set is what it always was.
+        var rich = new Random(unchecked((seed * 31) + 7));
         var completions = new List<SeededCompletion>(count);
         for (var i = 0; i < count; i++)
         {
@@ -44,6 +47,7 @@ public static class QueryData
                 Usage = Usage(random, hugeUsage && i < 2),
                 Metadata = Metadata(random),
             };
+            Enrich(completion, rich);
             completions.Add(new SeededCompletion(completion));
         }
 
@@ -64,7 +68,166 @@ public static class QueryData
             && (filter.Metadata is null || filter.Metadata.All(pair => completion.Metadata is { } metadata
                 && metadata.TryGetValue(pair.Key, out var value) && string.Equals(value, pair.Value, StringComparison.Ordinal)))
             && (filter.CreatedFrom is null || completion.Created >= filter.CreatedFrom)
-            && (filter.CreatedTo is null || completion.Created <= filter.CreatedTo));
+            && (filter.CreatedTo is null || completion.Created <= filter.CreatedTo)
+            && (filter.ServiceTier is null || string.Equals(filter.ServiceTier, completion.ServiceTier, StringComparison.Ordinal))
+            && (filter.MinTotalTokens is null || completion.Usage?.TotalTokens >= filter.MinTotalTokens)
+            && (filter.MaxTotalTokens is null || completion.Usage?.TotalTokens <= filter.MaxTotalTokens)
+            && (filter.MinLatency is null || completion.Call?.Latency >= filter.MinLatency)
+            && (filter.MaxLatency is null || completion.Call?.Latency <= filter.MaxLatency)
+            && (filter.FinishReason is null || completion.Choices.Any(c => string.Equals(c.FinishReason, filter.FinishReason, StringComparison.Ordinal)))
+            && (filter.ToolName is null || completion.Choices.Any(c => c.Message.ToolCalls?.Any(t =>
+                string.Equals(t.Function?.Name, filter.ToolName, StringComparison.Ordinal) || string.Equals(t.Custom?.Name, filter.ToolName, StringComparison.Ordinal)) == true))
+            && (filter.HasToolCalls is null || completion.Choices.Any(c => c.Message.ToolCalls is { Count: > 0 }) == filter.HasToolCalls)
+            && (string.IsNullOrEmpty(filter.Search) || SearchableText(completion).Any(text => Contains(text, filter.Search))));
+
+    /// <summary>What search reads, field by field: the choices' text, refusal, reasoning and tool calls, and the request's messages.</summary>
+    public static IEnumerable<string> SearchableText(ChatCompletion completion)
+    {
+        foreach (var message in completion.Choices.Select(c => c.Message))
+        {
+            if (message.Content?.Text is { } text)
+            {
+                yield return text;
+            }
+
+            if (message.Content?.Parts is { } parts)
+            {
+                yield return string.Join('\n', parts.EnumerateArray().SelectMany(PartText));
+            }
+
+            foreach (var value in new[] { message.Refusal, message.Reasoning, message.ReasoningContent })
+            {
+                if (value is not null)
+                {
+                    yield return value;
+                }
+            }
+
+            if (message.ToolCalls is { Count: > 0 } calls)
+            {
+                yield return string.Join('\n', calls.SelectMany(t => new[] { t.Function?.Name, t.Function?.Arguments, t.Custom?.Name, t.Custom?.Input }).OfType<string>());
+            }
+        }
+
+        if (completion.Call?.Request is { } request && request.TryGetProperty("messages", out var messages))
+        {
+            foreach (var message in messages.EnumerateArray())
+            {
+                if (message.TryGetProperty("content", out var content))
+                {
+                    if (content.ValueKind == JsonValueKind.String)
+                    {
+                        yield return content.GetString()!;
+                    }
+                    else if (content.ValueKind == JsonValueKind.Array)
+                    {
+                        yield return string.Join('\n', content.EnumerateArray().SelectMany(PartText));
+                    }
+                }
+
+                if (message.TryGetProperty("tool_calls", out var calls))
+                {
+                    yield return string.Join('\n', calls.EnumerateArray().Select(call => call.GetProperty("function"))
+                        .SelectMany(f => new[] { f.GetProperty("name").GetString()!, f.GetProperty("arguments").GetString()! }));
+                }
+            }
+        }
+
+        static IEnumerable<string> PartText(JsonElement part) =>
+            PartMembers.Where(name => part.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String)
+                .Select(name => part.GetProperty(name).GetString()!);
+    }
+
+    private static readonly string[] PartMembers = ["text", "refusal"];
+
+    // Tool arguments as vendors send them, non-ASCII text as is (search reads the arguments as stored).
+    private static readonly JsonSerializerOptions Raw = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Case-insensitive substring, as search promises (simple case mapping; the test data holds no letter whose mapping differs between .NET and the C library).</summary>
+    public static bool Contains(string text, string search) =>
+        text.ToLowerInvariant().Contains(search.ToLowerInvariant(), StringComparison.Ordinal);
+
+    /// <summary>Phrases in five scripts, and a term inside a word of each (in the other case where the script has case).</summary>
+    public static readonly (string Phrase, string Inside)[] Phrases =
+    [
+        ("The QuickBrownFox jumps", "CKBROWNF"),
+        ("Здравствуйте, дорогой мир", "ДРАВСТВ"),
+        ("今天天气很好我们去公园", "天气很好"),
+        ("مرحبا بالعالم الجميل", "بالعال"),
+        ("Καλημέρα κόσμε φίλοι", "ΛΗΜΈΡΑ"),
+    ];
+
+    public static readonly string[] FinishReasons = ["stop", "length", "tool_calls", "content_filter"];
+
+    public static readonly string[] ToolNames = ["get_weather", "search_docs", "lookup_order"];
+
+    public static readonly string[] ServiceTiers = ["default", "flex", "priority"];
+
+    /// <summary>Finish reasons, tool calls, reasoning, refusals, text in five scripts, a service tier and a stored call with its request.</summary>
+    private static void Enrich(ChatCompletion completion, Random random)
+    {
+        string Phrase() => Phrases[random.Next(Phrases.Length)].Phrase;
+        foreach (var choice in completion.Choices)
+        {
+            choice.FinishReason = FinishReasons[random.Next(FinishReasons.Length)];
+            var message = choice.Message;
+            switch (random.Next(6))
+            {
+                case 0:
+                    message.Content = $"{message.Content} {Phrase()}";
+                    break;
+                case 1:
+                    message.Content = new ChatMessageContent(JsonElement.Parse($$"""[{"type":"text","text":{{JsonSerializer.Serialize(Phrase())}}}]"""));
+                    break;
+                case 2:
+                    message.Refusal = Phrase();
+                    break;
+                case 3:
+                    message.Reasoning = Phrase();
+                    break;
+                case 4:
+                    message.ReasoningContent = Phrase();
+                    break;
+            }
+
+            switch (random.Next(5))
+            {
+                case 0:
+                    message.ToolCalls = [new ChatToolCall
+                    {
+                        Id = $"call_{random.Next(1000)}",
+                        Type = "function",
+                        Function = new ChatFunction { Name = ToolNames[random.Next(ToolNames.Length)], Arguments = JsonSerializer.Serialize(new { query = Phrase() }, Raw) },
+                    }];
+                    break;
+                case 1:
+                    message.ToolCalls = [new ChatToolCall { Id = "call_c", Type = "custom", Custom = new ChatCustomToolCall { Name = ToolNames[random.Next(ToolNames.Length)], Input = "plain input" } }];
+                    break;
+                case 2:
+                    message.ToolCalls = [];
+                    break;
+            }
+        }
+
+        completion.ServiceTier = random.Next(4) is var tier && tier < ServiceTiers.Length ? ServiceTiers[tier] : null;
+        if (random.Next(3) > 0)
+        {
+            var user = random.Next(3) == 0
+                ? $$"""[{"type":"text","text":{{JsonSerializer.Serialize(Phrase())}}},{"type":"image_url","image_url":{"url":"data:image/png;base64,QUJD"} }]"""
+                : JsonSerializer.Serialize($"question: {Phrase()}");
+            var history = random.Next(3) == 0
+                ? """,{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"""
+                    + JsonSerializer.Serialize(JsonSerializer.Serialize(new { note = Phrase() }, Raw))
+                    + """}}]},{"role":"tool","tool_call_id":"call_1","content":"ok"}"""
+                : "";
+            completion.Call = new ChatCompletionCall
+            {
+                StartedAt = completion.Created,
+                Latency = random.Next(5) == 0 ? null : TimeSpan.FromMilliseconds(random.Next(50, 5000)),
+                Request = JsonElement.Parse($$$"""{"model":"{{{completion.Model}}}","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":{{{user}}}}{{{history}}}]}"""),
+            };
+        }
+    }
 
     /// <summary>The keyset order the store promises: created, then the storage key (a signed bigint).</summary>
     public static List<SeededCompletion> Expected(IEnumerable<SeededCompletion> completions, ChatCompletionFilter? filter, ChatCompletionOrder order)

@@ -33,6 +33,34 @@ public sealed class QueryListTests(SeededDatabase seeded)
             CreatedTo = QueryData.Instant(30),
         },
         ["model and metadata"] = new ChatCompletionFilter { Model = QueryData.Models[2], Metadata = Pairs(("env", "staging")) },
+        ["finish reason"] = new ChatCompletionFilter { FinishReason = "length" },
+        ["unknown finish reason"] = new ChatCompletionFilter { FinishReason = "Length" },
+        ["tool name"] = new ChatCompletionFilter { ToolName = QueryData.ToolNames[0] },
+        ["tool name of a custom tool or a function"] = new ChatCompletionFilter { ToolName = QueryData.ToolNames[2] },
+        ["has tool calls"] = new ChatCompletionFilter { HasToolCalls = true },
+        ["has no tool calls"] = new ChatCompletionFilter { HasToolCalls = false },
+        ["service tier"] = new ChatCompletionFilter { ServiceTier = "flex" },
+        ["min total tokens"] = new ChatCompletionFilter { MinTotalTokens = 4_000 },
+        ["max total tokens"] = new ChatCompletionFilter { MaxTotalTokens = 1_500 },
+        ["total tokens range"] = new ChatCompletionFilter { MinTotalTokens = 2_000, MaxTotalTokens = 3_000 },
+        ["min latency"] = new ChatCompletionFilter { MinLatency = TimeSpan.FromSeconds(4) },
+        ["latency range"] = new ChatCompletionFilter { MinLatency = TimeSpan.FromMilliseconds(500), MaxLatency = TimeSpan.FromMilliseconds(1500) },
+        ["search in Latin inside a word"] = new ChatCompletionFilter { Search = QueryData.Phrases[0].Inside },
+        ["search in Cyrillic"] = new ChatCompletionFilter { Search = QueryData.Phrases[1].Inside },
+        ["search in Chinese"] = new ChatCompletionFilter { Search = QueryData.Phrases[2].Inside },
+        ["search in Arabic"] = new ChatCompletionFilter { Search = QueryData.Phrases[3].Inside },
+        ["search in Greek"] = new ChatCompletionFilter { Search = QueryData.Phrases[4].Inside },
+        ["search for a word no completion has"] = new ChatCompletionFilter { Search = "zebrafinch" },
+        ["empty search means no condition"] = new ChatCompletionFilter { Search = "" },
+        ["search, tool, finish reason and model"] = new ChatCompletionFilter
+        {
+            Search = "дорогой", HasToolCalls = true, FinishReason = "stop", Model = QueryData.Models[1],
+        },
+        ["every new condition at once"] = new ChatCompletionFilter
+        {
+            Search = "a", FinishReason = "tool_calls", ToolName = QueryData.ToolNames[1], HasToolCalls = true, ServiceTier = "default",
+            MinTotalTokens = 100, MaxTotalTokens = 6_000, MinLatency = TimeSpan.FromMilliseconds(60), MaxLatency = TimeSpan.FromSeconds(5),
+        },
     };
 
     [Theory]
@@ -55,7 +83,10 @@ public sealed class QueryListTests(SeededDatabase seeded)
         Assert.True(perSecond.Count <= 40 && perSecond.Count(n => n >= 5) >= 30, $"{perSecond.Count} distinct seconds, {perSecond.Min()} to {perSecond.Max()} completions each");
         string[] selective = ["model", "one metadata pair", "two metadata pairs, all must match", "metadata value with quotes",
             "metadata value with a backslash and JSON metacharacters", "created from", "created to", "created range, inclusive at both ends",
-            "one instant", "created range in another offset", "model, metadata and range", "model and metadata"];
+            "one instant", "created range in another offset", "model, metadata and range", "model and metadata",
+            "finish reason", "tool name", "tool name of a custom tool or a function", "has tool calls", "has no tool calls", "service tier",
+            "min total tokens", "max total tokens", "total tokens range", "min latency", "latency range", "search in Latin inside a word",
+            "search in Cyrillic", "search in Chinese", "search in Arabic", "search in Greek", "search, tool, finish reason and model"];
         foreach (var name in selective)
         {
             var count = QueryData.Expected(seeded.Completions, Filters[name], ChatCompletionOrder.Ascending).Count;

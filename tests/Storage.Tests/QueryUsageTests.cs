@@ -26,6 +26,13 @@ public sealed class QueryUsageTests(SeededDatabase seeded)
         data.Add(false, false, "env", "none");
         data.Add(true, true, "team", "created range");
         data.Add(false, true, "no-such-key", "none");
+        foreach (var filter in new[] { "search", "finish reason", "tool", "no tool calls", "service tier", "tokens", "latency" })
+        {
+            data.Add(false, false, null, filter);
+            data.Add(true, true, null, filter);
+        }
+
+        data.Add(true, false, "env", "search");
         return data;
     }
 
@@ -37,6 +44,14 @@ public sealed class QueryUsageTests(SeededDatabase seeded)
         {
             "created range" => new ChatCompletionFilter { CreatedFrom = QueryData.Instant(4), CreatedTo = QueryData.Instant(33) },
             "model and metadata" => new ChatCompletionFilter { Model = QueryData.Models[0], Metadata = new Dictionary<string, string> { ["env"] = "prod" } },
+            // Each of these must sum the rows: the rollups know nothing of them.
+            "search" => new ChatCompletionFilter { Search = QueryData.Phrases[1].Inside, CreatedFrom = QueryData.Instant(4) },
+            "finish reason" => new ChatCompletionFilter { FinishReason = "length", Model = QueryData.Models[0] },
+            "tool" => new ChatCompletionFilter { ToolName = QueryData.ToolNames[1] },
+            "no tool calls" => new ChatCompletionFilter { HasToolCalls = false, CreatedTo = QueryData.Instant(30) },
+            "service tier" => new ChatCompletionFilter { ServiceTier = "priority" },
+            "tokens" => new ChatCompletionFilter { MinTotalTokens = 1_000, MaxTotalTokens = 5_000 },
+            "latency" => new ChatCompletionFilter { MaxLatency = TimeSpan.FromSeconds(2) },
             _ => null,
         };
         var grouping = new ChatCompletionUsageGrouping { ByModel = byModel, ByDay = byDay, ByMetadataKey = byMetadataKey };

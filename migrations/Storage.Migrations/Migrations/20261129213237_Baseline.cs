@@ -9,7 +9,8 @@ namespace Storage.Migrations
     /// The whole schema of the first release: the two tables keyed by content with <c>created</c> in every key, the
     /// tenant leading every btree index, and (in <see cref="Storage.Migrations.Sql.BaselineSql"/>) the usage rollup,
     /// row-level security (off until a deployment turns it on), signed tenant claims, statistics and lz4, then (in
-    /// <see cref="Storage.Migrations.Sql.CostSql"/>) the price table. Both tables are range-partitioned by
+    /// <see cref="Storage.Migrations.Sql.CostSql"/>) the price table, then (in <see cref="Storage.Migrations.Sql.SearchSql"/>) the
+    /// functions of search and the switch of its indexes. Both tables are range-partitioned by
     /// <c>created</c> (<see cref="Storage.Migrations.Sql.BaselineSql.Tables"/>), with a default partition for whatever no
     /// period's partition holds, and the functions that make and drop partitions.
     /// </summary>
@@ -57,11 +58,21 @@ namespace Storage.Migrations
             {
                 migrationBuilder.Sql(sql);
             }
+
+            foreach (var sql in Storage.Migrations.Sql.SearchSql.Up)
+            {
+                migrationBuilder.Sql(sql);
+            }
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            foreach (var sql in Storage.Migrations.Sql.SearchSql.Down)
+            {
+                migrationBuilder.Sql(sql);
+            }
+
             foreach (var sql in Storage.Migrations.Sql.CostSql.Down)
             {
                 migrationBuilder.Sql(sql);

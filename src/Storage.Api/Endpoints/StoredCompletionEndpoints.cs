@@ -19,7 +19,9 @@ internal static class StoredCompletionEndpoints
         group.MapGet("", ListAsync)
             .WithName("ListChatCompletions")
             .WithSummary("Lists stored completions, newest first by default.")
-            .WithDescription("Filters: model, metadata[KEY]=VALUE (every pair must match). Paging: after (the previous page's last_id), limit (1-100, default 20), order (asc or desc).")
+            .WithDescription("Filters: model, metadata[KEY]=VALUE (every pair must match); beyond OpenAI's: search (text, any case, in what was said "
+                + "and asked), finish_reason, tool, has_tool_calls (true or false), service_tier, min_tokens and max_tokens (total tokens), "
+                + "min_latency_ms and max_latency_ms. Paging: after (the previous page's last_id), limit (1-100, default 20), order (asc or desc).")
             .Produces(StatusCodes.Status200OK, contentType: "application/json");
         group.MapGet("/{id}", GetAsync)
             .WithName("GetChatCompletion")
@@ -57,7 +59,20 @@ internal static class StoredCompletionEndpoints
             }
         }
 
-        var filter = new ChatCompletionFilter { Model = Optional(query["model"]), Metadata = metadata };
+        var filter = new ChatCompletionFilter
+        {
+            Model = Optional(query["model"]),
+            Metadata = metadata,
+            Search = Optional(query["search"]),
+            FinishReason = Optional(query["finish_reason"]),
+            ToolName = Optional(query["tool"]),
+            HasToolCalls = Boolean(query["has_tool_calls"], "has_tool_calls"),
+            ServiceTier = Optional(query["service_tier"]),
+            MinTotalTokens = Count(query["min_tokens"], "min_tokens"),
+            MaxTotalTokens = Count(query["max_tokens"], "max_tokens"),
+            MinLatency = Count(query["min_latency_ms"], "min_latency_ms") is { } minLatency ? TimeSpan.FromMilliseconds(minLatency) : null,
+            MaxLatency = Count(query["max_latency_ms"], "max_latency_ms") is { } maxLatency ? TimeSpan.FromMilliseconds(maxLatency) : null,
+        };
         var page = await caller.Store.ListAsync(
             filter, Optional(query["after"]), Limit(query["limit"]), Order(query["order"], ChatCompletionOrder.Descending), cancellationToken);
         return JsonWriterResult.List(page.Items, page.FirstId, page.LastId, page.HasMore, ChatCompletionJson.Serialize);
@@ -141,6 +156,27 @@ internal static class StoredCompletionEndpoints
         return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= 100
             ? limit
             : throw ApiErrorException.BadRequest($"Invalid 'limit': '{text}'; expected an integer from 1 to 100.", "limit", "invalid_value");
+    }
+
+    private static bool? Boolean(Microsoft.Extensions.Primitives.StringValues value, string name) => Optional(value) switch
+    {
+        null => null,
+        "true" => true,
+        "false" => false,
+        var text => throw ApiErrorException.BadRequest($"Invalid '{name}': '{text}'; expected 'true' or 'false'.", name, "invalid_value"),
+    };
+
+    // A count of tokens or milliseconds: a whole number from 0 up, at most what a TimeSpan holds in milliseconds.
+    private static long? Count(Microsoft.Extensions.Primitives.StringValues value, string name)
+    {
+        if (Optional(value) is not { } text)
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= (long)TimeSpan.MaxValue.TotalMilliseconds
+            ? count
+            : throw ApiErrorException.BadRequest($"Invalid '{name}': '{text}'; expected a whole number from 0 up.", name, "invalid_value");
     }
 
     private static ChatCompletionOrder Order(Microsoft.Extensions.Primitives.StringValues value, ChatCompletionOrder byDefault) => Optional(value) switch

@@ -30,7 +30,7 @@ internal static class PruneCommand
 
         var command = new Command(
             "prune",
-            "Delete old completions (retention): without --model or --metadata, whole partitions before the cutoff are dropped " +
+            "Delete old completions (retention): with no filter but the cutoff, whole partitions before it are dropped " +
             "(disk returned at once), the rest deleted in small batches that do not block writers. Usage totals stay.")
         {
             olderThan, beforeTime,

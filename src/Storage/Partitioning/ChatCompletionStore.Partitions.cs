@@ -73,7 +73,8 @@ public sealed partial class ChatCompletionStore
 
     /// <summary>
     /// Whether retention may drop whole partitions for this filter, and the range they must lie in: only when the filter
-    /// selects every completion of a period (no model, no metadata), since a partition holds all of its period's rows.
+    /// selects every completion of a period (no condition but the created range), since a partition holds all of its
+    /// period's rows.
     /// </summary>
     private static bool DropsWholePartitions(DateTimeOffset createdBefore, ChatCompletionFilter? filter, out DateTimeOffset? notBefore, out DateTimeOffset cutoff)
     {
@@ -84,7 +85,7 @@ public sealed partial class ChatCompletionStore
             return true;
         }
 
-        if (filter.Model is not null || filter.Metadata is { Count: > 0 })
+        if (filter.Model is not null || !FilterValues.OnlyModelAndCreated(filter))
         {
             return false;
         }

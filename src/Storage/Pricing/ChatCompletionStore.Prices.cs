@@ -60,7 +60,7 @@ public sealed partial class ChatCompletionStore
         {
             var batch = await ExecuteAsync(null, "read completions to reprice", (db, token) =>
             {
-                var query = db.Completions.AsNoTracking().Matching(filter);
+                var query = db.Completions.AsNoTracking().Matching(db, filter);
                 if (after is { } position)
                 {
                     var (created, key) = position;

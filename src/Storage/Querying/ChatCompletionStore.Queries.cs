@@ -102,6 +102,33 @@ public sealed partial class ChatCompletionStore
     }
 
     /// <summary>
+    /// Streams the completions matching the filter, oldest first like <see cref="ExportAsync"/>, as lines of OpenAI's chat
+    /// fine-tuning JSONL: <c>{"messages": [the stored request's messages…, the assistant message of choice 0 with its
+    /// content and function tool calls], "tools": […]}</c>, with <c>tools</c> and <c>parallel_tool_calls</c> when the
+    /// request had them. A completion stored without a request (<see cref="ChatCompletion.Call"/>), or whose choice 0
+    /// has neither content nor a function tool call, is yielded with <see cref="ChatCompletionExportLine.Skipped"/> saying why.
+    /// </summary>
+    /// <param name="filter">Which completions to export; <c>null</c> for all.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public IAsyncEnumerable<ChatCompletionExportLine> ExportFineTuningAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default) =>
+        ExportAsync(filter, cancellationToken).Select(TrainingLines.FineTuning);
+
+    /// <summary>
+    /// Streams the completions matching the filter, oldest first, as lines of an evaluation set:
+    /// <c>{"item": {"input": [the stored request's messages…], "ideal": the assistant's content in choice 0}, "completion_id",
+    /// "model", "metadata"}</c> (<c>ideal</c> is <c>null</c> when the answer was a tool call only). A completion stored
+    /// without a request is yielded with <see cref="ChatCompletionExportLine.Skipped"/> saying why.
+    /// </summary>
+    /// <param name="filter">Which completions to export; <c>null</c> for all.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <exception cref="ArgumentException">A metadata value of the filter is null.</exception>
+    /// <exception cref="ChatCompletionStoreException">The database failed.</exception>
+    public IAsyncEnumerable<ChatCompletionExportLine> ExportEvalAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default) =>
+        ExportAsync(filter, cancellationToken).Select(TrainingLines.Eval);
+
+    /// <summary>
     /// Gets the completion with this vendor id (the most recently stored one when several share the id) together with
     /// its version, to pass to <see cref="UpdateMetadataAsync"/>; <c>null</c> when none has the id.
     /// </summary>
@@ -278,7 +305,7 @@ public sealed partial class ChatCompletionStore
     public async Task<long> CountAsync(ChatCompletionFilter? filter = null, CancellationToken cancellationToken = default)
     {
         FilterValues.Validate(filter, nameof(filter));
-        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(filter).LongCountAsync(token), cancellationToken)
+        return await ExecuteAsync("storage.count", "count completions", (db, token) => db.Completions.Matching(db, filter).LongCountAsync(token), cancellationToken)
             .ConfigureAwait(false);
     }
 

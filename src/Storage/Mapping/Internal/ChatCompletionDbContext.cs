@@ -25,6 +25,7 @@ internal sealed class ChatCompletionDbContext(DbContextOptions<ChatCompletionDbC
     {
         modelBuilder.ApplyConfiguration(new ChatCompletionConfiguration());
         modelBuilder.ApplyConfiguration(new ChatChoiceConfiguration());
+        SearchText.Map(modelBuilder);
         // The library's own isolation: every LINQ query, ExecuteUpdate and ExecuteDelete sees only this tenant's rows.
         // Row-level security enforces the same for the application role in PostgreSQL: the migrations put a policy on
         // both tables that compares the row's tenant with the connection's storage.tenant setting (TenantSql).

@@ -8,8 +8,15 @@ namespace Storage.Internal;
 /// </summary>
 internal static class CompletionFilters
 {
-    /// <summary>The filter as SQL predicates: equality, jsonb containment (<c>@&gt;</c>) and a created range, all parameters.</summary>
-    internal static IQueryable<ChatCompletion> Matching(this IQueryable<ChatCompletion> query, ChatCompletionFilter? filter)
+    // The escape character of the search's ILIKE pattern (FilterValues.LikePattern).
+    private const string Escape = @"\";
+
+    /// <summary>
+    /// The filter as SQL predicates: equality, jsonb containment (<c>@&gt;</c>), ranges, choice conditions as EXISTS,
+    /// and the search as ILIKE over the text columns; all values parameters. <paramref name="db"/> is the context the
+    /// query runs on, whose tables the search reads beside the completion.
+    /// </summary>
+    internal static IQueryable<ChatCompletion> Matching(this IQueryable<ChatCompletion> query, ChatCompletionDbContext db, ChatCompletionFilter? filter)
     {
         if (filter is null)
         {
@@ -43,6 +50,85 @@ internal static class CompletionFilters
             query = query.Where(c => c.Created <= to);
         }
 
+        if (filter.ServiceTier is { } serviceTier)
+        {
+            query = query.Where(c => c.ServiceTier == serviceTier);
+        }
+
+        if (filter.MinTotalTokens is { } minTokens)
+        {
+            query = query.Where(c => c.Usage!.TotalTokens >= minTokens);
+        }
+
+        if (filter.MaxTotalTokens is { } maxTokens)
+        {
+            query = query.Where(c => c.Usage!.TotalTokens <= maxTokens);
+        }
+
+        if (filter.MinLatency is { } minLatency)
+        {
+            query = query.Where(c => c.Call!.Latency >= minLatency);
+        }
+
+        if (filter.MaxLatency is { } maxLatency)
+        {
+            query = query.Where(c => c.Call!.Latency <= maxLatency);
+        }
+
+        if (filter.FinishReason is { } finishReason)
+        {
+            query = query.Where(c => c.Choices.Any(h => h.FinishReason == finishReason));
+        }
+
+        if (filter.ToolName is { } toolName)
+        {
+            var function = FilterValues.ToolCallContaining("function", toolName);
+            var custom = FilterValues.ToolCallContaining("custom", toolName);
+            query = query.Where(c => c.Choices.Any(h =>
+                EF.Functions.JsonContains(h.Message.ToolCalls!, function) || EF.Functions.JsonContains(h.Message.ToolCalls!, custom)));
+        }
+
+        if (filter.HasToolCalls is { } hasToolCalls)
+        {
+            query = hasToolCalls
+                ? query.Where(c => c.Choices.Any(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)))
+                : query.Where(c => !c.Choices.Any(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)));
+        }
+
+        if (FilterValues.Searched(filter) is { } search)
+        {
+            query = query.Where(Searching(db, FilterValues.LikePattern(search)));
+        }
+
         return query;
+    }
+
+    /// <summary>
+    /// The completions whose choices or stored request hold the pattern: a semi-join on the union of the matching choices'
+    /// keys and the matching requests' keys, so each side can be read through its trigram indexes (an OR of the two inside
+    /// the completion's WHERE could not be) or, without them, scanned once.
+    /// </summary>
+    private static System.Linq.Expressions.Expression<Func<ChatCompletion, bool>> Searching(ChatCompletionDbContext db, string pattern)
+    {
+        var hits = db.Choices
+            .Where(h => EF.Functions.ILike(h.Message.ContentText!, pattern, Escape)
+                || EF.Functions.ILike(SearchText.Parts(h.Message.ContentParts)!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.Refusal!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.Reasoning!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.ReasoningContent!, pattern, Escape)
+                || EF.Functions.ILike(SearchText.ToolCalls(h.Message.ToolCalls)!, pattern, Escape))
+            .Select(h => new SearchHit { Key = EF.Property<long>(h, ShadowProperties.CompletionKey), Created = EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated) })
+            .Concat(db.Completions
+                .Where(r => EF.Functions.ILike(SearchText.Request(r.Call!.RequestJson)!, pattern, Escape))
+                .Select(r => new SearchHit { Key = EF.Property<long>(r, ShadowProperties.CompletionKey), Created = r.Created }));
+        return c => hits.Any(hit => hit.Key == EF.Property<long>(c, ShadowProperties.CompletionKey) && hit.Created == c.Created);
+    }
+
+    // Member initialization, not a constructor: EF translates a set operation over it.
+    private sealed class SearchHit
+    {
+        public long Key { get; init; }
+
+        public DateTimeOffset Created { get; init; }
     }
 }

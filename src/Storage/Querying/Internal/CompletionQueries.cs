@@ -112,7 +112,7 @@ internal static class CompletionQueries
     {
         var before = createdBefore.ToUniversalTime();
         return db.Completions
-            .Matching(filter)
+            .Matching(db, filter)
             .Where(c => c.Created < before)
             .OrderBy(c => c.Created)
             .ThenBy(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
@@ -133,7 +133,7 @@ internal static class CompletionQueries
     internal static IQueryable<StoredRow> Page(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take)
     {
-        var query = db.Completions.AsNoTracking().Matching(filter);
+        var query = db.Completions.AsNoTracking().Matching(db, filter);
         var ascending = order == ChatCompletionOrder.Ascending;
         if (after is { } position)
         {

@@ -26,7 +26,52 @@ internal static class FilterValues
     /// </summary>
     public static bool CanMatch(ChatCompletionFilter filter) =>
         (filter.Model is null || IsStorable(filter.Model))
-        && (filter.Metadata is null || filter.Metadata.All(pair => IsStorable(pair.Key) && IsStorable(pair.Value)));
+        && (filter.Metadata is null || filter.Metadata.All(pair => IsStorable(pair.Key) && IsStorable(pair.Value)))
+        && (filter.Search is null || IsStorable(filter.Search))
+        && (filter.FinishReason is null || IsStorable(filter.FinishReason))
+        && (filter.ToolName is null || IsStorable(filter.ToolName))
+        && (filter.ServiceTier is null || IsStorable(filter.ServiceTier));
+
+    /// <summary>
+    /// Whether the filter narrows by nothing but the model and the created range: the only filters the usage rollups
+    /// (kept per model and hour) can answer, and the only ones under which retention may drop whole partitions. Said
+    /// by record equality, so a condition added to the filter later counts as narrowing until it is taught here.
+    /// </summary>
+    public static bool OnlyModelAndCreated(ChatCompletionFilter? filter) =>
+        filter is null
+        || (CanMatch(filter)
+            && filter with
+            {
+                Model = null,
+                CreatedFrom = null,
+                CreatedTo = null,
+                Metadata = filter.Metadata is { Count: 0 } ? null : filter.Metadata,
+                Search = Searched(filter) is null ? null : filter.Search,
+            } == Unfiltered);
+
+    /// <summary>The search text when it is a condition: <c>null</c> when unset or empty.</summary>
+    public static string? Searched(ChatCompletionFilter? filter) => string.IsNullOrEmpty(filter?.Search) ? null : filter.Search;
+
+    /// <summary>The search as an ILIKE pattern (backslash the escape, PostgreSQL's default): every character literal, anywhere in the text.</summary>
+    public static string LikePattern(string search) =>
+        $"%{search.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal)}%";
+
+    /// <summary>The jsonb a choice's <c>tool_calls</c> contains (<c>@&gt;</c>) when it holds a call of this kind (<c>function</c> or <c>custom</c>) and name.</summary>
+    public static string ToolCallContaining(string kind, string name) => Json(writer =>
+    {
+        writer.WriteStartArray();
+        writer.WriteStartObject();
+        writer.WriteStartObject(kind);
+        writer.WriteString("name", name);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+    });
+
+    /// <summary>What a <c>tool_calls</c> array holding at least one call contains (an empty array does not).</summary>
+    public const string AnyToolCall = "[{}]";
+
+    private static readonly ChatCompletionFilter Unfiltered = new();
 
     public static bool IsStorable(string value) =>
         !value.Contains('\0', StringComparison.Ordinal)
@@ -40,8 +85,7 @@ internal static class FilterValues
             return null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Options.Encoder }))
+        return Json(writer =>
         {
             writer.WriteStartObject();
             foreach (var (key, value) in metadata)
@@ -50,6 +94,15 @@ internal static class FilterValues
             }
 
             writer.WriteEndObject();
+        });
+    }
+
+    private static string Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Options.Encoder }))
+        {
+            write(writer);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

@@ -6,8 +6,9 @@ namespace Storage.Internal;
 /// <summary>
 /// The SQL of the usage totals. Hand-written rather than LINQ because EF cannot translate "the value of metadata key k"
 /// on a value-converted column; the text depends only on which groupings and filters are on, and every value is a
-/// parameter. Without a metadata filter or grouping, whole UTC days and hours come from the rollups that triggers keep
-/// (see the Baseline migration) and only the partial hours at the range's ends are scanned. This
+/// parameter. When the filter has nothing but a model and a created range and nothing groups by metadata, whole UTC days
+/// and hours come from the rollups that triggers keep (see the Baseline migration) and only the partial hours at the
+/// range's ends are scanned; any other filter (metadata, search, the choice and call conditions) sums the rows. This
 /// class chooses the statement and its conditions and parameters; the statements' text is <see cref="UsageSql"/>.
 /// </summary>
 internal sealed record UsageQuery(string Sql, object[] Parameters)
@@ -18,11 +19,11 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
     private static readonly DateTime LastInstant = new(DateTime.MaxValue.Ticks - (DateTime.MaxValue.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 
     public static UsageQuery Build(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping) =>
-        grouping.ByMetadataKey is null && (filter is null || (FilterValues.CanMatch(filter) && FilterValues.ContainedMetadata(filter) is null))
+        grouping.ByMetadataKey is null && FilterValues.OnlyModelAndCreated(filter)
             ? BuildFromRollup(tenant, filter, grouping)
             : BuildScan(tenant, filter, grouping);
 
-    /// <summary>Sums every matching row; the only way when metadata filters or groups, and the reference the rollup is tested against.</summary>
+    /// <summary>Sums every matching row; the only way when metadata groups or any filter but model and created is set, and the reference the rollup is tested against.</summary>
     internal static UsageQuery BuildScan(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
     {
         var parameters = new List<object> { Parameter("tenant", NpgsqlDbType.Text, tenant) };
@@ -175,6 +176,61 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
         {
             conditions.Add("c.created <= @created_to");
             parameters.Add(Parameter("created_to", NpgsqlDbType.TimestampTz, to.ToUniversalTime()));
+        }
+
+        if (filter.ServiceTier is { } serviceTier)
+        {
+            conditions.Add("c.service_tier = @service_tier");
+            parameters.Add(Parameter("service_tier", NpgsqlDbType.Text, serviceTier));
+        }
+
+        if (filter.MinTotalTokens is { } minTokens)
+        {
+            conditions.Add("c.usage_total_tokens >= @min_total_tokens");
+            parameters.Add(Parameter("min_total_tokens", NpgsqlDbType.Bigint, minTokens));
+        }
+
+        if (filter.MaxTotalTokens is { } maxTokens)
+        {
+            conditions.Add("c.usage_total_tokens <= @max_total_tokens");
+            parameters.Add(Parameter("max_total_tokens", NpgsqlDbType.Bigint, maxTokens));
+        }
+
+        if (filter.MinLatency is { } minLatency)
+        {
+            conditions.Add("c.call_latency >= @min_latency");
+            parameters.Add(Parameter("min_latency", NpgsqlDbType.Interval, minLatency));
+        }
+
+        if (filter.MaxLatency is { } maxLatency)
+        {
+            conditions.Add("c.call_latency <= @max_latency");
+            parameters.Add(Parameter("max_latency", NpgsqlDbType.Interval, maxLatency));
+        }
+
+        if (filter.FinishReason is { } finishReason)
+        {
+            conditions.Add(UsageSql.AnyChoice("h.finish_reason = @finish_reason"));
+            parameters.Add(Parameter("finish_reason", NpgsqlDbType.Text, finishReason));
+        }
+
+        if (filter.ToolName is { } toolName)
+        {
+            conditions.Add(UsageSql.AnyChoice("(h.message_tool_calls @> @tool_function OR h.message_tool_calls @> @tool_custom)"));
+            parameters.Add(Parameter("tool_function", NpgsqlDbType.Jsonb, FilterValues.ToolCallContaining("function", toolName)));
+            parameters.Add(Parameter("tool_custom", NpgsqlDbType.Jsonb, FilterValues.ToolCallContaining("custom", toolName)));
+        }
+
+        if (filter.HasToolCalls is { } hasToolCalls)
+        {
+            conditions.Add((hasToolCalls ? "" : "NOT ") + UsageSql.AnyChoice("h.message_tool_calls @> @any_tool_call"));
+            parameters.Add(Parameter("any_tool_call", NpgsqlDbType.Jsonb, FilterValues.AnyToolCall));
+        }
+
+        if (FilterValues.Searched(filter) is { } search)
+        {
+            conditions.Add(UsageSql.Search("@search"));
+            parameters.Add(Parameter("search", NpgsqlDbType.Text, FilterValues.LikePattern(search)));
         }
     }
 

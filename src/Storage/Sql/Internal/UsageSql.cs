@@ -47,6 +47,33 @@ internal static class UsageSql
         {GroupBy(grouping)}
         """;
 
+    /// <summary>The completion <c>c</c> has a choice <c>h</c> for which the condition holds.</summary>
+    public static string AnyChoice(string condition) => $"""
+        EXISTS (SELECT FROM {ChatChoiceConfiguration.TableName} AS h
+            WHERE h.completion_key = c.completion_key AND h.created = c.created AND h.tenant = c.tenant AND {condition})
+        """;
+
+    /// <summary>
+    /// The completion <c>c</c> is among those whose choices' text or stored request hold the ILIKE pattern (backslash
+    /// the escape): the same columns and functions as the LINQ search (<see cref="CompletionFilters"/>), and the same
+    /// union of the two sides' keys, which their trigram indexes serve when a deployment turned them on. The two sides
+    /// name the tenant by the query's <c>@tenant</c>, not by <c>c</c>: uncorrelated, the EXISTS becomes a semi-join.
+    /// </summary>
+    public static string Search(string pattern) => $"""
+        EXISTS (SELECT FROM (
+                SELECT h.completion_key, h.created FROM {ChatChoiceConfiguration.TableName} AS h
+                WHERE h.tenant = @tenant AND (h.message_content ILIKE {pattern}
+                    OR {SearchText.PartsFunction}(h.message_content_parts) ILIKE {pattern}
+                    OR h.message_refusal ILIKE {pattern}
+                    OR h.message_reasoning ILIKE {pattern}
+                    OR h.message_reasoning_content ILIKE {pattern}
+                    OR {SearchText.ToolCallsFunction}(h.message_tool_calls) ILIKE {pattern})
+                UNION ALL
+                SELECT r.completion_key, r.created FROM {ChatCompletionConfiguration.TableName} AS r
+                WHERE r.tenant = @tenant AND {SearchText.RequestFunction}(r.call_request) ILIKE {pattern}) AS s
+            WHERE s.completion_key = c.completion_key AND s.created = c.created)
+        """;
+
     /// <summary>
     /// Within <paramref name="scope"/> (tenant, model), the daily rollup's rows in one of <paramref name="days"/>, the
     /// hourly rollup's in one of <paramref name="hours"/>, and the completions in one of <paramref name="rows"/>; a part
