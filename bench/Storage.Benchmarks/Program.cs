@@ -39,7 +39,7 @@ var pruneRows = Option("--prune-rows") is { } pruneText ? int.Parse(pruneText, C
 // Everything happens in a database of its own, since every case starts by emptying the tables.
 var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
 // --reuse NAME measures on the database of an earlier run that was stopped after its load (a 10M load takes most of an
-// hour): no ingest, no load; it is dropped at the end like any other.
+// hour): no ingest, no load (with --resume, the rest of an interrupted load first); it is dropped at the end like any other.
 var reuse = Option("--reuse");
 var name = reuse ?? $"storage_bench_{Environment.ProcessId}";
 if (reuse is null)
@@ -85,9 +85,9 @@ try
     {
         var queries = new QueryBenchmarks(dataSource, store, rows, span);
         Console.WriteLine();
-        if (reuse is null)
+        if (reuse is null || args.Contains("--resume"))
         {
-            await queries.LoadAsync();
+            await queries.LoadAsync(resume: reuse is not null);
         }
         else
         {

@@ -56,9 +56,15 @@ internal sealed partial class QueryBenchmarks(NpgsqlDataSource dataSource, ChatC
     /// Writes the data set through the bulk path from a generator, so memory stays flat at any size, into the partitions
     /// of its months; then VACUUM ANALYZE, and the usage rollups' stripes folded as a deployment's maintenance does.
     /// </summary>
-    public async Task LoadAsync()
+    /// <param name="resume">Keep what an interrupted load of the same data set stored (a prefix: batches commit in order) and load the rest.</param>
+    public async Task LoadAsync(bool resume = false)
     {
-        await dataSource.ExecuteAsync("TRUNCATE chat_completions, chat_completion_choices");
+        var skip = resume ? await dataSource.ScalarAsync<long>("SELECT count(*) FROM chat_completions") : 0;
+        if (!resume)
+        {
+            await dataSource.ExecuteAsync("TRUNCATE chat_completions, chat_completion_choices");
+        }
+
         // A deployment that has run through the span made each month's partitions ahead of time (the hosted service or
         // a scheduler calling storage_ensure_partitions). A load of the past into a new database would land in the
         // default partition instead, so the benchmark, as the owner, makes the months' partitions first.
@@ -69,8 +75,8 @@ internal sealed partial class QueryBenchmarks(NpgsqlDataSource dataSource, ChatC
         }
 
         var started = Stopwatch.GetTimestamp();
-        long stored = 0;
-        await foreach (var result in store.SaveManyAsync(Workload.Generate(rows, Seed, span)))
+        long stored = skip;
+        await foreach (var result in store.SaveManyAsync(Workload.Generate(rows, Seed, span).Skip((int)skip)))
         {
             stored += result.Outcome == SaveOutcome.Stored ? 1 : throw new InvalidOperationException($"Item {result.Position} was not stored: {result.Error?.Message}");
         }
@@ -83,7 +89,7 @@ internal sealed partial class QueryBenchmarks(NpgsqlDataSource dataSource, ChatC
         var partitions = await dataSource.ScalarAsync<long>("SELECT count(*) FROM storage_partitions() WHERE NOT is_default AND parent = 'chat_completions'");
         Console.WriteLine(
             $"loaded {stored:N0} completions over {span.TotalDays:0} days ({partitions} monthly partitions per table, {months} made for the load) through SaveManyAsync in {load.TotalSeconds:0.0} s " +
-            $"({stored / load.TotalSeconds:N0} completions/s); VACUUM ANALYZE {vacuum.TotalSeconds:0.0} s; storage_compact_usage() folded {folded:N0} rollup rows");
+            $"({(stored - skip) / load.TotalSeconds:N0} completions/s{(resume ? $", resumed after {skip:N0}" : "")}); VACUUM ANALYZE {vacuum.TotalSeconds:0.0} s; storage_compact_usage() folded {folded:N0} rollup rows");
     }
 
     public async Task MeasureAsync(int iterations)
