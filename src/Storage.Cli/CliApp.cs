@@ -35,6 +35,7 @@ internal static partial class CliApp
             ExportCommand.Create(context),
             PruneCommand.Create(context),
             PartitionsCommand.Create(context),
+            CitusCommand.Create(context),
             DemoCommand.Create(context),
         };
 
