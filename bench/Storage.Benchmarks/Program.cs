@@ -56,6 +56,13 @@ try
         Console.WriteLine($"server: {await version.ExecuteScalarAsync()}");
     }
 
+    // --citus "Host=…": the ingest and queries here and on that Citus coordinator, side by side (CitusBenchmark).
+    if (Option("--citus") is { } citusCoordinator)
+    {
+        await CitusBenchmark.RunAsync(dataSource, citusCoordinator, count);
+        return;
+    }
+
     if (args.Contains("--prune-only"))
     {
         await using var pruneStore = new ChatCompletionStore(dataSource);
