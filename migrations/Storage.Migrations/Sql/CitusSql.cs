@@ -48,6 +48,7 @@ internal static class CitusSql
         """
         DROP TRIGGER IF EXISTS storage_usage_daily_insert ON chat_completions;
         DROP TRIGGER IF EXISTS storage_usage_daily_update ON chat_completions;
+        DROP FUNCTION IF EXISTS storage_usage_daily_apply();
         DROP POLICY IF EXISTS tenant_isolation ON chat_completions;
         DROP POLICY IF EXISTS tenant_isolation ON chat_completion_choices;
         ALTER TABLE chat_completions DISABLE ROW LEVEL SECURITY;
