@@ -67,6 +67,13 @@ try
         return;
     }
 
+    // --citus "Host=…": the ingest and queries here and on that Citus coordinator, side by side (CitusBenchmark).
+    if (Option("--citus") is { } citusCoordinator)
+    {
+        await CitusBenchmark.RunAsync(dataSource, citusCoordinator, count);
+        return;
+    }
+
     if (args.Contains("--prune-only"))
     {
         await using var pruneStore = new ChatCompletionStore(dataSource);

@@ -36,6 +36,7 @@ internal static partial class CliApp
             PruneCommand.Create(context),
             PartitionsCommand.Create(context),
             SearchIndexCommand.Create(context),
+            CitusCommand.Create(context),
             DemoCommand.Create(context),
         };
 

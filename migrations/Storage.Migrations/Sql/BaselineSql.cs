@@ -550,7 +550,7 @@ internal static class BaselineSql
                             ORDER BY c.range_from
                         LOOP
                             EXECUTE format('LOCK TABLE %%1$I.%%2$I IN SHARE MODE', %1$L, target.completions);
-                            EXECUTE format('SELECT EXISTS (SELECT FROM %%1$I.%%2$I WHERE tenant < $1) OR EXISTS (SELECT FROM %%1$I.%%2$I WHERE tenant > $1)',
+                            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %%1$I.%%2$I WHERE tenant < $1) OR EXISTS (SELECT 1 FROM %%1$I.%%2$I WHERE tenant > $1)',
                                 %1$L, target.completions) INTO others USING claimed;
                             CONTINUE WHEN others;
                             EXECUTE format('SELECT count(*) FROM %%1$I.%%2$I', %1$L, target.completions) INTO counted;

@@ -11,11 +11,14 @@ internal sealed class ChatCompletionConfiguration : IEntityTypeConfiguration<Cha
 
     /// <summary>
     /// Whether a unique violation is the completions' primary key: the only unique constraint of the table. The table is
-    /// partitioned, so PostgreSQL names the partition's own index and table (<c>chat_completions_p20261101</c>, …).
+    /// partitioned, so PostgreSQL names the partition's own index and table (<c>chat_completions_p20261101</c>, …). Citus
+    /// passes on only a worker's SQLSTATE and message, no names: a unique violation without them is this key too, since a
+    /// completion's choices (the only other unique key) are written after it in the same transaction.
     /// </summary>
     public static bool IsPrimaryKeyViolation(Npgsql.PostgresException e) =>
         e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation
-        && (e.ConstraintName == PrimaryKeyName || e.TableName is "chat_completions" || e.TableName?.StartsWith("chat_completions_", StringComparison.Ordinal) == true);
+        && (e.ConstraintName == PrimaryKeyName || e.TableName is "chat_completions" || e.TableName?.StartsWith("chat_completions_", StringComparison.Ordinal) == true
+            || (e.ConstraintName is null && e.TableName is null));
     /// <summary>The shadow property over PostgreSQL's xmin system column: the row version of optimistic concurrency.</summary>
     public const string VersionProperty = "Version";
     public const string CreatedIndexName = "ix_chat_completions_tenant_created_completion_key";

@@ -1,3 +1,4 @@
+using System.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -127,6 +128,12 @@ internal static class BulkCopy
                 return (rows.ToDictionary(r => (r.Key, r.Completion.Created), _ => Written.Inserted), direct);
             }
 
+            if (connection.FullState != ConnectionState.Open)
+            {
+                // On Citus the failed COPY leaves the connection unusable (Npgsql breaks it): the batch is staged on another.
+                return ((await WriteAsync(dataSource, claim, rows, tryDirect: false, cancellationToken).ConfigureAwait(false)).Written, direct);
+            }
+
             await using var create = new NpgsqlCommand(BulkSql.CreateStages, connection, transaction);
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -204,6 +211,8 @@ internal static class BulkCopy
 
     // The rows go in key order, as the staged INSERT sorts them, so two writers meeting on the same keys wait for each
     // other instead of deadlocking. A unique violation is a stored key: the savepoint (taken by the caller) undoes the partial COPY.
+    // Citus reports a worker's COPY error, a unique violation included, as an internal error (XX000) with the worker's
+    // message: that too falls back to the staged INSERT, which reports any error that is not a stored key.
     private static async Task<Direct> TryCopyDirectAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<IRow> rows, string tenant, CancellationToken cancellationToken)
     {
@@ -215,9 +224,14 @@ internal static class BulkCopy
                 .ConfigureAwait(false);
             return Direct.Copied;
         }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.FeatureNotSupported)
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.FeatureNotSupported
+            or PostgresErrorCodes.InternalError)
         {
-            await transaction.RollbackAsync(BulkSql.DirectSavepoint, cancellationToken).ConfigureAwait(false);
+            if (connection.FullState == ConnectionState.Open)
+            {
+                await transaction.RollbackAsync(BulkSql.DirectSavepoint, cancellationToken).ConfigureAwait(false);
+            }
+
             return e.SqlState == PostgresErrorCodes.FeatureNotSupported ? Direct.Unsupported : Direct.Conflict;
         }
     }

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Npgsql;
+using Storage.Migrations;
+
+namespace Storage.Benchmarks;
+
+/// <summary>
+/// The same ingest and queries on the single-node database of this run and on a Citus coordinator (a schema of its own,
+/// migrated and distributed, dropped afterwards): what each operation costs when the tables are sharded. On one small
+/// machine the workers share its cores with the coordinator and the client, so this shows cost, not speed-up.
+/// </summary>
+internal static class CitusBenchmark
+{
+    private const int ShardCount = 8;
+    private const int Iterations = 30;
+
+    public static async Task RunAsync(NpgsqlDataSource single, string coordinator, int count)
+    {
+        var schema = $"storage_bench_{Environment.ProcessId}";
+        await using var admin = NpgsqlDataSource.Create(coordinator);
+        await admin.ExecuteAsync($"CREATE SCHEMA {schema}");
+        try
+        {
+            await using var citus = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(coordinator) { SearchPath = schema, MaxAutoPrepare = 64 }.ConnectionString);
+            await StorageMigrator.MigrateAsync(citus);
+            await StorageMigrator.DistributeOnCitusAsync(citus, ShardCount);
+            Console.WriteLine($"citus: {await citus.ScalarAsync<string>("SELECT citus_version()")}; {await citus.ScalarAsync<long>("SELECT count(*) FROM pg_dist_node WHERE shouldhaveshards")} workers, {ShardCount} shards per table");
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores, shared; {count:N0} completions per ingest, one run each; query latencies: median of {Iterations}");
+            var completions = Workload.Create(count, seed: 18);
+            var results = new List<(string Name, string Single, string Citus)>();
+            foreach (var (name, method) in new (string, Func<IngestBenchmarks, IngestBenchmarks.Method>)[]
+                { ("ingest: raw binary COPY (completions/s)", b => b.RawCopy), ("ingest: store bulk path, SaveManyAsync (completions/s)", b => b.StoreBulk) })
+            {
+                var a = await new IngestBenchmarks(single).TimeAsync(method(new IngestBenchmarks(single)), completions);
+                var b = await new IngestBenchmarks(citus).TimeAsync(method(new IngestBenchmarks(citus)), completions);
+                results.Add((name, $"{count / a.TotalSeconds:N0}", $"{count / b.TotalSeconds:N0}"));
+            }
+
+            // The bulk path's rows stay for the queries.
+            await using var singleStore = new ChatCompletionStore(single);
+            await using var citusStore = new ChatCompletionStore(citus);
+            var id = completions[count / 2].Id;
+            var day = new ChatCompletionFilter { CreatedFrom = Workload.Start.AddHours(1.5), CreatedTo = Workload.Start.AddHours(1.5).AddDays(1) };
+            var queries = new (string Name, Func<ChatCompletionStore, Task> Run)[]
+            {
+                ("get by id (ms)", store => store.GetAsync(id)),
+                ("list, first page of 20 (ms)", store => store.ListAsync(limit: 20)),
+                ("list, page of 20 after a cursor (ms)", store => store.ListAsync(after: id, limit: 20)),
+                ("usage, whole range (ms)", store => store.GetUsageAsync()),
+                ("usage, by model and day over a range (ms)", store => store.GetUsageAsync(day, new ChatCompletionUsageGrouping { ByModel = true, ByDay = true })),
+                ("count (ms)", store => store.CountAsync()),
+            };
+            foreach (var (name, run) in queries)
+            {
+                results.Add((name, $"{await MedianAsync(singleStore, run):F2}", $"{await MedianAsync(citusStore, run):F2}"));
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            var folded = await citus.ScalarAsync<long>("SELECT storage_compact_usage()");
+            results.Add(($"usage fold, storage_compact_usage() ({folded:N0} delta rows) (ms)", "", $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0}"));
+            results.Add(("usage, whole range after the fold (ms)", "", $"{await MedianAsync(citusStore, store => store.GetUsageAsync()):F2}"));
+
+            Console.WriteLine();
+            Console.WriteLine($"{"operation",-62} {"single node",12} {"Citus 1+2",12}");
+            foreach (var (name, a, b) in results)
+            {
+                Console.WriteLine($"{name,-62} {a,12} {b,12}");
+            }
+        }
+        finally
+        {
+            await admin.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+        }
+    }
+
+    private static async Task<double> MedianAsync(ChatCompletionStore store, Func<ChatCompletionStore, Task> run)
+    {
+        await run(store);
+        var times = new List<double>();
+        for (var i = 0; i < Iterations; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await run(store);
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}

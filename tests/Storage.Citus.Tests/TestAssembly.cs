@@ -1,0 +1,1 @@
+[assembly: AssemblyFixture(typeof(Storage.Citus.Tests.CitusSchema))]
