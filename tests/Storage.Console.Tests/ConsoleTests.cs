@@ -71,6 +71,93 @@ public sealed class ConsoleTests(ConsoleFixture console) : IClassFixture<Console
     }
 
     [Fact]
+    public async Task The_list_filters_by_search_text_in_any_script_finish_reason_tool_and_service_tier_and_paging_keeps_the_filters()
+    {
+        var run = TestCompletions.Unique();
+        var model = $"filters-{run}";
+        var ids = Enumerable.Range(0, 6).Select(i => $"chatcmpl-{run}-{i}").ToList();
+        DateTimeOffset Created(int i) => DateTimeOffset.FromUnixTimeSeconds(1_764_900_000 + (i * 60));
+        ChatCompletion[] seeded =
+        [
+            Seed.Completion(ids[0], model, Created(0), "Здравствуйте, мир!"),
+            Seed.ToolCall(ids[1], model, Created(1), "get_weather", "{\"city\":\"Paris\"}"),
+            Seed.ToolCall(ids[2], model, Created(2), "get_time", "{\"zone\":\"Europe/Paris\"}"),
+            Seed.Completion(ids[3], model, Created(3), "明天的天气预报：晴"),
+            Seed.ToolCall(ids[4], model, Created(4), "get_weather", "{\"city\":\"Berlin\"}"),
+            Seed.Completion(ids[5], model, Created(5), "The answer was cut"),
+        ];
+        seeded[5].Choices[0].FinishReason = "length";
+        seeded[5].ServiceTier = "flex";
+        foreach (var completion in seeded)
+        {
+            await console.Store.SaveAsync(completion, Token);
+        }
+
+        await using var session = await console.OpenAsync();
+        var page = session.Page;
+        var rows = page.GetByTestId("completions").Locator("tbody tr");
+
+        // Typed into the form: Cyrillic from inside a word, in the other case, goes into the URL and back into the field.
+        await page.GotoAsync($"/console?model={model}");
+        await Expect(rows).ToHaveCountAsync(6);
+        await page.GetByLabel("Search").FillAsync("ДРАВСТВ");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("search=%D0%94%D0%A0%D0%90%D0%92%D0%A1%D0%A2%D0%92"));
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[0]], await RowIdsAsync(rows));
+        await Expect(page.GetByLabel("Search")).ToHaveValueAsync("ДРАВСТВ");
+
+        // Chinese from inside a sentence, and a tool call's arguments, both found by search.
+        await page.GotoAsync($"/console?model={model}&search={Uri.EscapeDataString("天气预")}");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[3]], await RowIdsAsync(rows));
+        await page.GotoAsync($"/console?model={model}&search=berlin");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[4]], await RowIdsAsync(rows));
+
+        await page.GotoAsync($"/console?model={model}&finish_reason=length");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[5]], await RowIdsAsync(rows));
+
+        // Through the form: the tool's name, then the tool-calls choice.
+        await page.GotoAsync($"/console?model={model}");
+        await page.GetByLabel("Tool", new() { Exact = true }).FillAsync("get_weather");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("tool=get_weather"));
+        await Expect(rows).ToHaveCountAsync(2);
+        Assert.Equal([ids[4], ids[1]], await RowIdsAsync(rows));
+        await page.GotoAsync($"/console?model={model}&has_tool_calls=false");
+        await Expect(rows).ToHaveCountAsync(3);
+        Assert.Equal([ids[5], ids[3], ids[0]], await RowIdsAsync(rows));
+        await Expect(page.GetByLabel("Tool calls")).ToHaveValueAsync("false");
+        await page.GotoAsync($"/console?model={model}&service_tier=flex");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[5]], await RowIdsAsync(rows));
+
+        // Paging keeps every filter: the next page's link carries them, and the form still shows them there.
+        await page.GotoAsync($"/console?model={model}&finish_reason=tool_calls&search=paris&limit=1");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[2]], await RowIdsAsync(rows));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Older »" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"search=paris&model={model}&finish_reason=tool_calls&limit=1&after={ids[2]}$"));
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal([ids[1]], await RowIdsAsync(rows));
+        await Expect(page.GetByLabel("Search")).ToHaveValueAsync("paris");
+        await Expect(page.GetByLabel("Finish reason")).ToHaveValueAsync("tool_calls");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Older »" })).ToHaveCountAsync(0);
+        await session.ScreenshotAsync("list-filters");
+
+        // A value no stored text can hold, or a flag that is neither true nor false, is named, not a server error.
+        var nul = await page.GotoAsync($"/console?model={model}&search=a%00b");
+        Assert.Equal(400, nul!.Status);
+        await Expect(page.GetByTestId("notice")).ToHaveTextAsync("Search (search): holds a NUL character (U+0000, %00 in the URL), which no stored text can hold.");
+        await Expect(page.GetByTestId("completions")).ToHaveCountAsync(0);
+        var flag = await page.GotoAsync($"/console?model={model}&has_tool_calls=maybe");
+        Assert.Equal(400, flag!.Status);
+        await Expect(page.GetByTestId("notice")).ToContainTextAsync("Tool calls (has_tool_calls) 'maybe': expected true");
+    }
+
+    [Fact]
     public async Task A_completion_shows_its_request_tool_calls_with_pretty_arguments_reasoning_usage_timing_and_raw_JSON()
     {
         var run = TestCompletions.Unique();

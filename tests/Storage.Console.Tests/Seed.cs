@@ -22,6 +22,17 @@ internal static class Seed
         return completion;
     }
 
+    /// <summary>A one-choice completion that calls this function (no text), finishing with <c>tool_calls</c>.</summary>
+    public static ChatCompletion ToolCall(string id, string model, DateTimeOffset created, string function, string arguments)
+    {
+        var completion = Completion(id, model, created);
+        var choice = completion.Choices[0];
+        choice.FinishReason = "tool_calls";
+        choice.Message.Content = null;
+        choice.Message.ToolCalls = [new ChatToolCall { Id = $"call_{function}", Type = "function", Function = new ChatFunction { Name = function, Arguments = arguments } }];
+        return completion;
+    }
+
     /// <summary>
     /// A completion with a whole conversation behind it: the request's system, user, assistant (calling a tool) and tool
     /// messages, and one choice that reasons, calls <c>get_weather</c>, cites a page, and has log probabilities; usage with
