@@ -8,7 +8,7 @@ using Storage.Migrations;
 
 // Benchmark, one server, one run: the same generated completions ingested five ways; then a large data set loaded
 // through the bulk path, its read latencies (library vs hand-written SQL), plans, and bytes on disk.
-// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--reuse NAME] [--connection "Host=…"]
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--quick] [--rows N] [--months N] [--reuse NAME] [--keep] [--connection "Host=…"]
 // --ingest-only stops after the five ingest methods and the guarantees' costs (concurrent saves with and without the
 // usage rollup, the bulk path as the least-privilege role); --queries-only skips them and starts at the large data set
 // (its last line is then the bulk load's rate, not bulk_vs_copy); --prune-only runs only the retention comparison (--prune-rows N
@@ -39,9 +39,13 @@ var pruneRows = Option("--prune-rows") is { } pruneText ? int.Parse(pruneText, C
 // Everything happens in a database of its own, since every case starts by emptying the tables.
 var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
 // --reuse NAME measures on the database of an earlier run that was stopped after its load (a 10M load takes most of an
-// hour): no ingest, no load (with --resume, the rest of an interrupted load first); it is dropped at the end like any other.
+// hour): no ingest, no load (with --resume, the rest of an interrupted load first); it is dropped at the end like any
+// other, unless --keep is given (to measure the same data set again, e.g. after a change to the library; --load-only
+// --keep loads it and stops).
 var reuse = Option("--reuse");
+var keep = args.Contains("--keep");
 var name = reuse ?? $"storage_bench_{Environment.ProcessId}";
+Console.WriteLine($"database: {name}{(keep ? " (kept at the end: --reuse " + name + ")" : "")}");
 if (reuse is null)
 {
     await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
@@ -101,6 +105,11 @@ try
             Console.WriteLine($"reusing {name}: {await dataSource.ScalarAsync<long>("SELECT count(*) FROM chat_completions"):N0} completions already loaded");
         }
 
+        if (args.Contains("--load-only"))
+        {
+            return;
+        }
+
         Console.WriteLine();
         await queries.MeasureAsync(iterations);
         await queries.ExplainAsync();
@@ -119,9 +128,12 @@ try
 finally
 {
     NpgsqlConnection.ClearAllPools();
-    await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
-    await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    await drop.ExecuteNonQueryAsync();
+    if (!keep)
+    {
+        await using var server = NpgsqlDataSource.Create(admin.ConnectionString);
+        await using var drop = server.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        await drop.ExecuteNonQueryAsync();
+    }
 }
 
 // The five ingest methods on the same completions, then the guarantees' costs; returns the final line, bulk_vs_copy.
