@@ -51,6 +51,56 @@ public sealed class QuerySearchTests(MigratedDatabase database) : IClassFixture<
         Assert.Equal(expected.Length, (await store.ListAsync(filter, limit: 100, cancellationToken: Token)).Items.Count);
     }
 
+    [Theory]
+    [InlineData(ChatCompletionOrder.Descending)]
+    [InlineData(ChatCompletionOrder.Ascending)]
+    public async Task Search_pages_over_more_completions_than_the_window_list_every_match_once_in_order(ChatCompletionOrder order)
+    {
+        // More completions than a search page asks one by one (CompletionQueries.SearchWindow): a term in every third (its
+        // pages fill within the window), one in every 150th (they do not: the whole-table search answers), one only in the
+        // ten at the far end of the order, and one in none.
+        const int count = Storage.Internal.CompletionQueries.SearchWindow * 5 / 2;
+        var model = $"window-{TestCompletions.Unique()}";
+        var start = DateTimeOffset.FromUnixTimeSeconds(1_764_000_000);
+        var completions = Enumerable.Range(0, count).Select(i =>
+        {
+            var words = (i % 3 == 0 ? " everythirdterm" : "") + (i % 150 == 1 ? " everyhundredfiftiethterm" : "") + (i < 10 ? " tenoldestterm" : "");
+            var completion = TestCompletions.Completion($"{model}-{i:D4}", content: $"completion {i}{words}", model: model);
+            completion.Created = start.AddSeconds(i);
+            return completion;
+        }).ToList();
+        await using var store = database.CreateStore();
+        await store.SaveManyAsync(completions, Token).ToListAsync(Token);
+
+        foreach (var term in new[] { "EVERYTHIRDTERM", "everyhundredfiftiethterm", "tenoldestterm", "nowhereterm" })
+        {
+            var oldestFirst = completions
+                .Where(c => QueryData.Contains(c.Choices[0].Message.Content!.Text!, term))
+                .OrderBy(c => c.Created)
+                .Select(c => c.Id)
+                .ToList();
+            var expected = order == ChatCompletionOrder.Ascending ? oldestFirst : oldestFirst.AsEnumerable().Reverse().ToList();
+
+            var filter = new ChatCompletionFilter { Model = model, Search = term };
+            var listed = new List<string>();
+            string? after = null;
+            while (true)
+            {
+                var page = await store.ListAsync(filter, after, 20, order, Token);
+                listed.AddRange(page.Items.Select(c => c.Id));
+                if (!page.HasMore)
+                {
+                    break;
+                }
+
+                after = page.LastId;
+            }
+
+            Assert.Equal(expected, listed);
+            Assert.Equal(oldestFirst, await store.ExportAsync(filter, Token).Select(c => c.Id).ToListAsync(Token));
+        }
+    }
+
     [Fact]
     public async Task A_very_long_search_matches_nothing_and_fails_nothing()
     {

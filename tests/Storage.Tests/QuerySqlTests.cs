@@ -68,6 +68,43 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
+    public async Task A_page_with_some_filters_unset_leaves_their_conditions_out_of_the_sql()
+    {
+        await using var db = _log.CreateContext(database);
+
+        await CompletionQueries.ListAsync(db, new ChatCompletionFilter { Model = ModelMarker }, null, 20, ChatCompletionOrder.Descending, Token);
+        await CompletionQueries.ListAsync(db, null, null, 5, ChatCompletionOrder.Ascending, Token);
+
+        var commands = _log.Take();
+        Assert.Equal(2, commands.Count);
+        // The compiled page query's conditions on unset filters ("@model IS NULL OR …") are gone, so the index's plan is the same as for a query written for these filters only.
+        Assert.All(commands, command => Assert.DoesNotContain("IS NULL", command.Sql, StringComparison.Ordinal));
+        Assert.Contains("c.model = @", commands[0].Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain("metadata @>", commands[0].Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain("c.created >=", commands[0].Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain("c.model =", commands[1].Sql, StringComparison.Ordinal);
+        Assert.Contains("LIMIT 21", commands[0].Sql, StringComparison.Ordinal);
+        Assert.Contains("LIMIT 6", commands[1].Sql, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_by_id_reads_the_latest_stored_with_a_literal_limit()
+    {
+        var id = await AnyIdAsync();
+        await using var db = _log.CreateContext(database);
+
+        var row = await CompletionQueries.GetStoredAsync(db, id, Token);
+
+        Assert.Equal(id, row!.Completion.Id);
+        Assert.NotEmpty(row.Choices);
+        var get = Assert.Single(_log.Take());
+        Assert.Contains("c.id = @", get.Sql, StringComparison.Ordinal);
+        Assert.Contains("ORDER BY c.stored_at DESC, c.completion_key DESC", get.Sql, StringComparison.Ordinal);
+        Assert.Contains("LIMIT 1", get.Sql, StringComparison.Ordinal);
+        Assert.True(await UsesIndexAsync(await PlanAsync(get), ChatCompletionConfiguration.IdIndexName));
+    }
+
+    [Fact]
     public async Task An_export_batch_continues_by_keyset_with_a_limit()
     {
         await using var db = _log.CreateContext(database);

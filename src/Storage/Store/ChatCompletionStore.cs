@@ -189,7 +189,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     public async Task<ChatCompletion?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var found = await FindAsync(id, 1, cancellationToken).ConfigureAwait(false);
+        var found = await FindAsync(id, all: false, cancellationToken).ConfigureAwait(false);
         return found.Count == 0 ? null : found[0];
     }
 
@@ -197,7 +197,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     public Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return FindAsync(id, int.MaxValue, cancellationToken);
+        return FindAsync(id, all: true, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -214,18 +214,11 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         }
     }
 
-    private Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, int limit, CancellationToken cancellationToken) =>
+    private Task<IReadOnlyList<ChatCompletion>> FindAsync(string id, bool all, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ChatCompletion>>("storage.get", "read completions", async (db, token) =>
-            await db.Completions
-                .AsNoTracking()
-                .Where(c => c.Id == id)
-                .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
-                .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
-                .TakeConstant(limit)
-                .Include(c => c.Choices.OrderBy(choice => choice.Index))
-                .AsSingleQuery()
-                .ToListAsync(token)
-                .ConfigureAwait(false),
+            all
+                ? (await CompletionQueries.FindStoredAsync(db, id, token).ConfigureAwait(false)).ConvertAll(row => row.ToCompletion())
+                : await CompletionQueries.GetStoredAsync(db, id, token).ConfigureAwait(false) is { } row ? [row.ToCompletion()] : [],
             cancellationToken);
 
     // A fresh context: the one whose save failed still tracks the completion.

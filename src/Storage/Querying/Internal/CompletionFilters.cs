@@ -104,6 +104,20 @@ internal static class CompletionFilters
     }
 
     /// <summary>
+    /// The search asked of each completion in turn: its choices (a correlated EXISTS on their key) or its stored request
+    /// hold the pattern. For a page over the newest completions (<see cref="CompletionQueries"/>), where a common term
+    /// is found within the first rows walked and the semi-join of <see cref="Searching"/> would first collect every match.
+    /// </summary>
+    internal static System.Linq.Expressions.Expression<Func<ChatCompletion, bool>> SearchingRowByRow(string pattern) =>
+        c => c.Choices.Any(h => EF.Functions.ILike(h.Message.ContentText!, pattern, Escape)
+                || EF.Functions.ILike(SearchText.Parts(h.Message.ContentParts)!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.Refusal!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.Reasoning!, pattern, Escape)
+                || EF.Functions.ILike(h.Message.ReasoningContent!, pattern, Escape)
+                || EF.Functions.ILike(SearchText.ToolCalls(h.Message.ToolCalls)!, pattern, Escape))
+            || EF.Functions.ILike(SearchText.Request(c.Call!.RequestJson)!, pattern, Escape);
+
+    /// <summary>
     /// The completions whose choices or stored request hold the pattern: a semi-join on the union of the matching choices'
     /// keys and the matching requests' keys, so each side can be read through its trigram indexes (an OR of the two inside
     /// the completion's WHERE could not be) or, without them, scanned once.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 
@@ -36,7 +37,7 @@ internal static class CompletionQueries
         }
 
         // One more than asked for tells whether another page follows, without a count.
-        var rows = await Page(db, filter, position, order, limit + 1).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await PageAsync(db, filter, position, order, limit + 1, cancellationToken).ConfigureAwait(false);
         var hasMore = rows.Count > limit;
         var page = rows.Take(limit).ToList();
         return new ChatCompletionPage(page.Select(row => row.ToCompletion()).ToList(), hasMore) { Costs = page.Select(row => row.ReadCost()).ToList() };
@@ -44,11 +45,22 @@ internal static class CompletionQueries
 
     public static Task<List<StoredRow>> ExportBatchAsync(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, int batchSize, CancellationToken cancellationToken) =>
-        Page(db, filter, after, ChatCompletionOrder.Ascending, batchSize).ToListAsync(cancellationToken);
+        PageAsync(db, filter, after, ChatCompletionOrder.Ascending, batchSize, cancellationToken);
 
-    // A list of at most one rather than FirstOrDefault, whose LIMIT EF would send as a parameter (see TakeConstant).
-    public static async Task<StoredRow?> GetStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        (await ById(db, id).TakeConstant(1).Select(Row).AsSingleQuery().ToListAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+    /// <summary>The completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id (the most recently stored of those sharing it), or <c>null</c>.</summary>
+    public static async Task<StoredRow?> GetStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken)
+    {
+        await foreach (var row in LatestWithId(db, id).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            return row;
+        }
+
+        return null;
+    }
+
+    /// <summary>Every completion with the id, most recently stored first (<see cref="ChatCompletionStore.FindAsync(string, CancellationToken)"/>).</summary>
+    public static Task<List<StoredRow>> FindStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
+        AllWithId(db, id).ToListAsync(cancellationToken).AsTask();
 
     /// <summary>
     /// Resolves the id to its most recently stored completion, checks the expected version, and replaces the metadata
@@ -100,7 +112,7 @@ internal static class CompletionQueries
 
     /// <summary>The call stored with the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id: none when no completion has the id.</summary>
     public static Task<List<ChatCompletionCall?>> CallAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        ById(db, id).Select(c => c.Call).TakeConstant(1).ToListAsync(cancellationToken);
+        LatestCall(db, id).ToListAsync(cancellationToken).AsTask();
 
     /// <summary>Deletes the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id, in one statement; choices cascade.</summary>
     public static async Task<bool> DeleteAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
@@ -129,9 +141,72 @@ internal static class CompletionQueries
             .ConfigureAwait(false);
     }
 
-    /// <summary>The keyset page: rows strictly after the position in (created, completion_key) order, never an OFFSET.</summary>
+    /// <summary>
+    /// The keyset page: rows strictly after the position in (created, completion_key) order, never an OFFSET. A filter of
+    /// only model, metadata and created range (OpenAI's list, a time window, exports) runs a compiled query; any other
+    /// condition, the LINQ query that <see cref="CompletionFilters.Matching"/> builds.
+    /// </summary>
+    private static Task<List<StoredRow>> PageAsync(
+        ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
+    {
+        if (!FilterValues.OnlyModelMetadataAndCreated(filter))
+        {
+            return FilteredPageAsync(db, filter!, after, order, take, cancellationToken);
+        }
+
+        var query = Pages.GetOrAdd((order == ChatCompletionOrder.Ascending, take), static key => CompilePage(key.Ascending, key.Take));
+        return query(
+                db,
+                filter?.Model,
+                FilterValues.ContainedMetadata(filter),
+                filter?.CreatedFrom?.ToUniversalTime(),
+                filter?.CreatedTo?.ToUniversalTime(),
+                after?.Created,
+                after?.Key ?? 0)
+            .ToListAsync(cancellationToken)
+            .AsTask();
+    }
+
+    /// <summary>
+    /// A page under any filter. With a search, first the next <see cref="SearchWindow"/> completions under the other
+    /// conditions are asked one by one (<see cref="CompletionFilters.SearchingRowByRow"/>): when they hold a full page,
+    /// it is the page, since every match beyond them comes later in the order. A common term is found so within the first
+    /// rows walked; a rarer one falls through to the search of the whole table (through the trigram indexes when on),
+    /// whose matches are few enough to sort.
+    /// </summary>
+    private static async Task<List<StoredRow>> FilteredPageAsync(
+        ChatCompletionDbContext db, ChatCompletionFilter filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
+    {
+        if (FilterValues.CanMatch(filter) && FilterValues.Searched(filter) is { } search)
+        {
+            var window = Ordered(MatchingAfter(db, filter with { Search = null }, after, order), order).TakeConstant(SearchWindow);
+            var newest = await Ordered(window.Where(CompletionFilters.SearchingRowByRow(FilterValues.LikePattern(search))), order)
+                .TakeConstant(take)
+                .Select(Row)
+                .AsSingleQuery()
+                .ToListAsync(cancellationToken)
+                .ConfigureAwait(false);
+            if (newest.Count == take)
+            {
+                return newest;
+            }
+        }
+
+        return await Page(db, filter, after, order, take).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How many completions a search page asks one by one before it searches the whole table.</summary>
+    internal const int SearchWindow = 1000;
+
+    /// <summary>The keyset page as a LINQ query, for any filter.</summary>
     internal static IQueryable<StoredRow> Page(
-        ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take)
+        ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take) =>
+        // One statement, not a split query: the choices query of a split query repeats the LIMIT as a second
+        // statement, and a completion stored in between would shift the window and leave a listed one without choices.
+        Ordered(MatchingAfter(db, filter, after, order), order).TakeConstant(take).Select(Row).AsSingleQuery();
+
+    /// <summary>The completions matching the filter strictly after the keyset position, in no order yet.</summary>
+    private static IQueryable<ChatCompletion> MatchingAfter(ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order)
     {
         var query = db.Completions.AsNoTracking().Matching(db, filter);
         var ascending = order == ChatCompletionOrder.Ascending;
@@ -147,13 +222,13 @@ internal static class CompletionQueries
                     ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(created, key)));
         }
 
-        var ordered = ascending
+        return query;
+    }
+
+    private static IQueryable<ChatCompletion> Ordered(IQueryable<ChatCompletion> query, ChatCompletionOrder order) =>
+        order == ChatCompletionOrder.Ascending
             ? query.OrderBy(c => c.Created).ThenBy(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
             : query.OrderByDescending(c => c.Created).ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey));
-        // One statement, not a split query: the choices query of a split query repeats the LIMIT as a second
-        // statement, and a completion stored in between would shift the window and leave a listed one without choices.
-        return ordered.TakeConstant(take).Select(Row).AsSingleQuery();
-    }
 
     /// <summary>
     /// <c>Take(EF.Constant(count))</c>: EF writes the count into the SQL as a literal instead of a parameter. PostgreSQL keeps one plan for a prepared statement (a generic plan)
@@ -168,6 +243,100 @@ internal static class CompletionQueries
 
     private static readonly System.Reflection.MethodInfo EfConstant = typeof(EF).GetMethod(nameof(EF.Constant))!.MakeGenericMethod(typeof(int));
 
+    // Compiled queries for the reads that run most: get by id and the pages of OpenAI's list. For a LINQ query, EF walks
+    // the expression tree on every call to take out its parameters and find its cached translation, which measured about
+    // 0.5 ms a call on the development machine, as much as the database's own work for a get by id; a compiled query
+    // does it once. Their conditions are those of CompletionFilters.Matching, each written so that EF leaves out the
+    // ones whose parameter is null (it keeps one SQL text per combination of null parameters), which QuerySqlTests check.
+    private static readonly Func<ChatCompletionDbContext, string, IAsyncEnumerable<StoredRow>> LatestWithId = EF.CompileAsyncQuery(
+        (ChatCompletionDbContext db, string id) => db.Completions
+            .AsNoTracking()
+            .Where(c => c.Id == id)
+            .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
+            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Take(1)
+            .Select(Row)
+            .AsSingleQuery());
+
+    private static readonly Func<ChatCompletionDbContext, string, IAsyncEnumerable<RowIdentity>> LatestIdentity = EF.CompileAsyncQuery(
+        (ChatCompletionDbContext db, string id) => db.Completions
+            .Where(c => c.Id == id)
+            .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
+            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Select(c => new RowIdentity(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey), EF.Property<uint>(c, ChatCompletionConfiguration.VersionProperty)))
+            .Take(1));
+
+    private static readonly Func<ChatCompletionDbContext, string, IAsyncEnumerable<ChatCompletionCall?>> LatestCall = EF.CompileAsyncQuery(
+        (ChatCompletionDbContext db, string id) => db.Completions
+            .Where(c => c.Id == id)
+            .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
+            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Select(c => c.Call)
+            .Take(1));
+
+    private static readonly Func<ChatCompletionDbContext, string, IAsyncEnumerable<StoredRow>> AllWithId = EF.CompileAsyncQuery(
+        (ChatCompletionDbContext db, string id) => db.Completions
+            .AsNoTracking()
+            .Where(c => c.Id == id)
+            .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
+            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Select(Row)
+            .AsSingleQuery());
+
+    // One compiled page query per order and page size: the size is a literal in the SQL (see TakeConstant). Sizes are
+    // the list's 2–101 and the export's batch, so few are made.
+    private static readonly ConcurrentDictionary<(bool Ascending, int Take), PageQuery> Pages = new();
+
+    private delegate IAsyncEnumerable<StoredRow> PageQuery(
+        ChatCompletionDbContext db, string? model, string? metadata, DateTimeOffset? from, DateTimeOffset? to, DateTimeOffset? afterCreated, long afterKey);
+
+    private static PageQuery CompilePage(bool ascending, int take) =>
+        new(EF.CompileAsyncQuery(PageSizeLiteral(ascending ? AscendingPage : DescendingPage, take)));
+
+    private static readonly Expression<Func<ChatCompletionDbContext, string?, string?, DateTimeOffset?, DateTimeOffset?, DateTimeOffset?, long, IQueryable<StoredRow>>> AscendingPage =
+        (db, model, metadata, from, to, afterCreated, afterKey) => db.Completions
+            .AsNoTracking()
+            .Where(c => (model == null || c.Model == model)
+                && (metadata == null || EF.Functions.JsonContains(c.Metadata!, metadata))
+                && (from == null || c.Created >= from)
+                && (to == null || c.Created <= to)
+                && (afterCreated == null || EF.Functions.GreaterThan(
+                    ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(afterCreated.Value, afterKey))))
+            .OrderBy(c => c.Created)
+            .ThenBy(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Take(PageSize)
+            .Select(Row)
+            .AsSingleQuery();
+
+    private static readonly Expression<Func<ChatCompletionDbContext, string?, string?, DateTimeOffset?, DateTimeOffset?, DateTimeOffset?, long, IQueryable<StoredRow>>> DescendingPage =
+        (db, model, metadata, from, to, afterCreated, afterKey) => db.Completions
+            .AsNoTracking()
+            .Where(c => (model == null || c.Model == model)
+                && (metadata == null || EF.Functions.JsonContains(c.Metadata!, metadata))
+                && (from == null || c.Created >= from)
+                && (to == null || c.Created <= to)
+                && (afterCreated == null || EF.Functions.LessThan(
+                    ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(afterCreated.Value, afterKey))))
+            .OrderByDescending(c => c.Created)
+            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
+            .Take(PageSize)
+            .Select(Row)
+            .AsSingleQuery();
+
+    // Stands for the page size in the compiled page queries, where PageSizeLiteral puts the size itself: a compiled query
+    // keeps literals as literals, and EF.Constant is not allowed in one.
+    private static int PageSize => throw new InvalidOperationException("Replaced by the page size before compiling.");
+
+    private static Expression<T> PageSizeLiteral<T>(Expression<T> query, int take) => (Expression<T>)new PageSizeWriter(take).Visit(query);
+
+    private sealed class PageSizeWriter(int take) : ExpressionVisitor
+    {
+        private static readonly System.Reflection.PropertyInfo Property = typeof(CompletionQueries).GetProperty(nameof(PageSize), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+
+        protected override Expression VisitMember(MemberExpression node) =>
+            node.Member == Property ? Expression.Constant(take) : base.VisitMember(node);
+    }
+
     /// <summary>The completions with this vendor id, the one <see cref="ChatCompletionStore.GetAsync"/> returns first.</summary>
     private static IQueryable<ChatCompletion> ById(ChatCompletionDbContext db, string id) =>
         db.Completions
@@ -176,12 +345,15 @@ internal static class CompletionQueries
             .OrderByDescending(c => EF.Property<DateTimeOffset>(c, ShadowProperties.StoredAt))
             .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey));
 
-    private static async Task<RowIdentity?> LatestAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        (await ById(db, id)
-            .Select(c => new RowIdentity(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey), EF.Property<uint>(c, ChatCompletionConfiguration.VersionProperty)))
-            .TakeConstant(1)
-            .ToListAsync(cancellationToken)
-            .ConfigureAwait(false)).FirstOrDefault();
+    private static async Task<RowIdentity?> LatestAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken)
+    {
+        await foreach (var identity in LatestIdentity(db, id).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            return identity;
+        }
+
+        return null;
+    }
 
     internal sealed record KeysetPosition(DateTimeOffset Created, long Key);
 

@@ -49,6 +49,13 @@ internal static class FilterValues
                 Search = Searched(filter) is null ? null : filter.Search,
             } == Unfiltered);
 
+    /// <summary>
+    /// Whether the filter narrows by nothing but the model, the metadata and the created range (the filters of OpenAI's
+    /// list, and a time window): the pages the store's compiled page query answers (<see cref="CompletionQueries"/>).
+    /// </summary>
+    public static bool OnlyModelMetadataAndCreated(ChatCompletionFilter? filter) =>
+        filter is null || (CanMatch(filter) && OnlyModelAndCreated(filter with { Metadata = null }));
+
     /// <summary>The search text when it is a condition: <c>null</c> when unset or empty.</summary>
     public static string? Searched(ChatCompletionFilter? filter) => string.IsNullOrEmpty(filter?.Search) ? null : filter.Search;
 
