@@ -92,8 +92,39 @@ internal sealed partial class QueryBenchmarks(NpgsqlDataSource dataSource, ChatC
             $"({(stored - skip) / load.TotalSeconds:N0} completions/s{(resume ? $", resumed after {skip:N0}" : "")}); VACUUM ANALYZE {vacuum.TotalSeconds:0.0} s; storage_compact_usage() folded {folded:N0} rollup rows");
     }
 
+    /// <summary>How many completions of the data set carry a stored request, for the messages case (the bulk of it has none).</summary>
+    private const int Conversations = 1_000;
+
+    private const int ConversationSeed = 9;
+
+    /// <summary>
+    /// Completions with a stored request of 12 messages each, saved beside the data set (again on a reused database,
+    /// where they are replays), for the messages case.
+    /// </summary>
+    private async Task AddConversationsAsync()
+    {
+        var conversations = Workload.Generate(Conversations, ConversationSeed, span).Select(completion =>
+        {
+            completion.Call = new ChatCompletionCall
+            {
+                StartedAt = completion.Created,
+                Request = JsonSerializer.SerializeToElement(new
+                {
+                    model = completion.Model,
+                    messages = Enumerable.Range(0, 12).Select(m => new { role = m % 2 == 0 ? "user" : "assistant", content = $"message {m} of the conversation: " + completion.Choices[0].Message.Content!.Text![..200] }),
+                }),
+            };
+            return completion;
+        });
+        await foreach (var result in store.SaveManyAsync(conversations))
+        {
+            _ = result.Outcome is SaveOutcome.Stored or SaveOutcome.AlreadyStored ? 0 : throw new InvalidOperationException($"Conversation {result.Position} was not stored: {result.Error?.Message}");
+        }
+    }
+
     public async Task MeasureAsync(int iterations)
     {
+        await AddConversationsAsync();
         // A few untimed rounds first: JIT, EF's query cache, connection pool, and the pages the queries touch.
         var warmup = Math.Max(5, iterations / 10);
         Console.WriteLine($"query latency, ms: {iterations} iterations each after {warmup} warm-up, varied parameters, library and SQL alternating which goes first");
@@ -192,6 +223,19 @@ internal sealed partial class QueryBenchmarks(NpgsqlDataSource dataSource, ChatC
                     await reader.CloseAsync();
                     return await PageAsync(
                         PageSql("c.created >= $1 AND c.created <= $2 AND (c.created, c.completion_key) < ($3, $4)", Newest, Limit + 1), Limit, from, to, created, key);
+                });
+        }),
+        new("messages of a completion (ListMessagesAsync)", random =>
+        {
+            var id = Workload.Id(ConversationSeed, random.Next(Conversations));
+            return Both(
+                async () => Invariant($"{string.Join(';', (await store.ListMessagesAsync(id)).Items.Select(m => m.GetProperty("id").GetString()))}"),
+                async () =>
+                {
+                    // The stored request, and its messages named as the library names them ({completion id}-{index}).
+                    await using var command = dataSource.Command($"SELECT c.call_request FROM chat_completions c WHERE c.tenant = '' AND c.id = $1 ORDER BY {LatestStored} LIMIT 1", id);
+                    using var request = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!);
+                    return string.Join(';', request.RootElement.GetProperty("messages").EnumerateArray().Take(Limit).Select((_, index) => Invariant($"{id}-{index}")));
                 });
         }),
         new("usage by model, any range <= 30 days (GetUsageAsync)", random =>
