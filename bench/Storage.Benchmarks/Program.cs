@@ -41,7 +41,7 @@ var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "po
 // --reuse NAME measures on the database of an earlier run that was stopped after its load (a 10M load takes most of an
 // hour): no ingest, no load (with --resume, the rest of an interrupted load first); it is dropped at the end like any
 // other, unless --keep is given (to measure the same data set again, e.g. after a change to the library; --load-only
-// --keep loads it and stops).
+// --keep loads it and stops; with --keep the compression samples and the prune, which empty the tables, are skipped).
 var reuse = Option("--reuse");
 var keep = args.Contains("--keep");
 var name = reuse ?? $"storage_bench_{Environment.ProcessId}";
@@ -115,10 +115,14 @@ try
         await queries.ExplainAsync();
         Console.WriteLine();
         await Footprint.ReportAsync(dataSource, sample => Workload.Generate(rows, QueryBenchmarks.Seed, span).Take(sample));
-        Console.WriteLine();
-        await Footprint.CompressionAsync(dataSource, samples);
-        Console.WriteLine();
-        await PruneBenchmark.RunAsync(dataSource, store, pruneRows);
+        // The compression samples and the prune empty the tables first: not on a data set kept for another run.
+        if (!keep)
+        {
+            Console.WriteLine();
+            await Footprint.CompressionAsync(dataSource, samples);
+            Console.WriteLine();
+            await PruneBenchmark.RunAsync(dataSource, store, pruneRows);
+        }
     }
 
     // Last, and exactly this shape: scripts read the final line.
