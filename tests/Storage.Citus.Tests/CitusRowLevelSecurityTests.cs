@@ -70,6 +70,32 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
     }
 
     [Fact]
+    public async Task Search_filters_and_retention_of_the_least_privilege_role_touch_only_its_tenant()
+    {
+        await using var app = roles.CreateAppStore(roles.Key);
+        var (tenantA, tenantB) = (UniqueTenant(), UniqueTenant());
+        var (a, b) = (app.ForTenant(tenantA), app.ForTenant(tenantB));
+        var old = Completions(6, "needle");
+        old[0].Choices[0].FinishReason = "length";
+        await a.SaveManyAsync(old, Token).ToListAsync(Token);
+        await b.SaveManyAsync(Completions(6, "needle"), Token).ToListAsync(Token);
+
+        var search = new ChatCompletionFilter { Search = "NEEDLE" };
+        var finish = new ChatCompletionFilter { Search = "needle", FinishReason = "length" };
+        Assert.Equal(6, await a.CountAsync(search, Token));
+        Assert.Equal(6, (await a.ListAsync(search, limit: 100, cancellationToken: Token)).Items.Count);
+        Assert.Equal(6, Assert.Single(await a.GetUsageAsync(search, cancellationToken: Token)).Completions);
+        Assert.Equal([old[0].Id], await a.ExportAsync(finish, Token).Select(c => c.Id).ToListAsync(Token));
+
+        // Retention of the first three hours' completions: a's, row by row (they share a partition with b's), never b's.
+        var cutoff = old[3].Created;
+        Assert.Equal(3, await a.DeleteCreatedBeforeAsync(cutoff, cancellationToken: Token));
+        Assert.Equal(3, await a.CountAsync(cancellationToken: Token));
+        Assert.Equal(6, await b.CountAsync(cancellationToken: Token));
+        Assert.Equal(6, await roles.Admin.ScalarAsync<long>("SELECT count(*) FROM chat_completions WHERE tenant = $1", tenantB));
+    }
+
+    [Fact]
     public async Task A_store_without_the_signing_key_sees_nothing_and_cannot_write()
     {
         await using var signed = roles.CreateAppStore(roles.Key);
