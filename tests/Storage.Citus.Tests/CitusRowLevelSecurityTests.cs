@@ -70,7 +70,7 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
     }
 
     [Fact]
-    public async Task Search_filters_and_retention_of_the_least_privilege_role_touch_only_its_tenant()
+    public async Task Search_filters_retention_and_reprice_of_the_least_privilege_role_touch_only_its_tenant()
     {
         await using var app = roles.CreateAppStore(roles.Key);
         var (tenantA, tenantB) = (UniqueTenant(), UniqueTenant());
@@ -93,6 +93,20 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
         Assert.Equal(3, await a.CountAsync(cancellationToken: Token));
         Assert.Equal(6, await b.CountAsync(cancellationToken: Token));
         Assert.Equal(6, await roles.Admin.ScalarAsync<long>("SELECT count(*) FROM chat_completions WHERE tenant = $1", tenantB));
+
+        // A reprice after new prices (imported by the owner) changes a's costs and not b's.
+        var costOfB = await roles.Admin.ScalarAsync<decimal>("SELECT sum(cost) FROM chat_completions WHERE tenant = $1", tenantB);
+        var prices = Path.Combine(Path.GetTempPath(), $"citus-prices-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(prices, """{"gpt-4o-mini": {"input_cost_per_token": 0.0000009, "output_cost_per_token": 0.0000036}}""", Token);
+        await using (var owner = roles.Admin.CreateStore())
+        {
+            await owner.ImportPricesAsync(await PriceTable.LoadAsync(prices, Token), new DateTimeOffset(2025, 11, 1, 0, 0, 0, TimeSpan.Zero), Token);
+        }
+
+        File.Delete(prices);
+        Assert.Equal(3, await a.RepriceAsync(cancellationToken: Token));
+        Assert.Equal(costOfB, await roles.Admin.ScalarAsync<decimal>("SELECT sum(cost) FROM chat_completions WHERE tenant = $1", tenantB));
+        Assert.True(await roles.Admin.ScalarAsync<decimal>("SELECT sum(cost) FROM chat_completions WHERE tenant = $1", tenantA) > costOfB / 2);
     }
 
     [Fact]
