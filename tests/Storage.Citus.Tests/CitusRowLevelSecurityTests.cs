@@ -205,6 +205,8 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
 
             return await Long(c, t, seesGlobex) > 0;
         });
+        await Check("naming a partition directly", acme, acmeProof, async (c, t) => !await Refused(c, t, $"SELECT count(*) FROM chat_completions_default WHERE tenant = '{globex}'"));
+        await Check("naming a partition directly, no claim", null, null, async (c, t) => !await Refused(c, t, "SELECT count(*) FROM chat_completions_default"));
         await Check("reading the signing key", acme, acmeProof, async (c, t) => !await Refused(c, t, "SELECT count(*) FROM storage_tenant_key"));
         await Check("turning row-level security off", acme, acmeProof, async (c, t) => !await Refused(c, t, "SELECT count(*) FROM (SELECT storage_set_row_level_security(false)) AS s"));
         await Check("replacing the signing key", acme, acmeProof, async (c, t) => !await Refused(c, t, $"SELECT count(*) FROM (SELECT storage_set_tenant_key('\\x{Convert.ToHexString(forgedKey)}')) AS s"));
