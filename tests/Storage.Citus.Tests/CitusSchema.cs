@@ -14,8 +14,23 @@ public sealed class CitusSchema : IAsyncLifetime
     public const string Variable = "STORAGE_TEST_CITUS";
 
     private readonly string _name = $"storage_citus_{Guid.NewGuid():N}";
+    private readonly Func<string, string[]> _beforeMigrating;
     private NpgsqlDataSource? _admin;
     private NpgsqlDataSource? _dataSource;
+
+    public CitusSchema()
+        : this(_ => [])
+    {
+    }
+
+    /// <summary>A schema whose superuser statements (given the schema's name) run after it is created and before the migrations.</summary>
+    internal CitusSchema(Func<string, string[]> beforeMigrating) => _beforeMigrating = beforeMigrating;
+
+    /// <summary>The schema's name.</summary>
+    public string Name => _name;
+
+    /// <summary>The coordinator's connection string as the superuser, without the schema.</summary>
+    public string Coordinator { get; private set; } = "";
 
     public NpgsqlDataSource DataSource => _dataSource ?? throw new InvalidOperationException("The schema has not been created.");
 
@@ -32,10 +47,12 @@ public sealed class CitusSchema : IAsyncLifetime
         }
 
         var token = TestContext.Current.CancellationToken;
+        Coordinator = coordinator;
         _admin = NpgsqlDataSource.Create(coordinator);
-        await using (var create = _admin.CreateCommand($"CREATE SCHEMA {_name}"))
+        foreach (var sql in (string[])[$"CREATE SCHEMA {_name}", .. _beforeMigrating(_name)])
         {
-            await create.ExecuteNonQueryAsync(token);
+            await using var command = _admin.CreateCommand(sql);
+            await command.ExecuteNonQueryAsync(token);
         }
 
         ConnectionString = new NpgsqlConnectionStringBuilder(coordinator) { SearchPath = _name }.ConnectionString;

@@ -212,6 +212,20 @@ internal static class BaselineSql
         $fn$;
         """,
 
+        // How a connection states the tenant it acts for (the library's TenantSql): the claim and its proof, for the
+        // session. Returns whether the claim must be stated again in every transaction: not here, where a session
+        // setting holds for every statement; on Citus (CitusSql redefines it) the workers see only transaction-scoped
+        // settings. Any role may call it: it sets nothing a role could not set with set_config.
+        """
+        CREATE OR REPLACE FUNCTION storage_claim_tenant(tenant text, proof text) RETURNS boolean
+        LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+        BEGIN
+            PERFORM set_config('storage.tenant', tenant, false), set_config('storage.tenant_proof', proof, false);
+            RETURN false;
+        END
+        $fn$;
+        """,
+
         // Installs, replaces (a key) or removes (NULL) the signing key. The owner's alone.
         """
         DO $fn$
@@ -612,6 +626,7 @@ internal static class BaselineSql
         DROP TABLE IF EXISTS {HourlyRollup};
         DROP TABLE IF EXISTS {Rollup};
         DROP FUNCTION IF EXISTS storage_set_tenant_key(bytea);
+        DROP FUNCTION IF EXISTS storage_claim_tenant(text, text);
         DROP FUNCTION IF EXISTS storage_current_tenant();
         DROP FUNCTION IF EXISTS storage_hmac_sha256(bytea, bytea);
         DROP TABLE IF EXISTS storage_tenant_key;

@@ -14,6 +14,15 @@ namespace Storage.Migrations.Sql;
 /// over the deltas with the same columns, so the library's usage queries are unchanged. <c>storage_compact_usage()</c>
 /// folds each shard's deltas of one tenant, hour and model into one row, inside that shard (one local transaction per
 /// shard), so a fold never moves a contribution between shards or nodes and a reader never counts one twice.
+/// <para>
+/// Row-level security is checked where the rows are, on the workers, as the connecting role. Citus refuses a policy
+/// with a subquery, so the policies compare with <c>storage_current_tenant()</c> directly (called per row rather than
+/// once per statement), and the function runs on every node: the signing key becomes a reference table (a copy on every
+/// node, changed on all of them in one transaction), read through the node's own copy. Citus passes a setting to the
+/// workers' connections only when it is made with <c>SET LOCAL</c> in a transaction (<c>citus.propagate_set_commands =
+/// 'local'</c>), so <c>storage_claim_tenant</c> makes the claim that way too, and tells the library to state it in every
+/// transaction.
+/// </para>
 /// </remarks>
 internal static class CitusSql
 {
@@ -39,9 +48,11 @@ internal static class CitusSql
 
     /// <summary>
     /// Run once, on a schema that is not distributed yet: the single-node triggers and policies go (Citus refuses a
-    /// policy with a subquery, and a statement trigger), the deltas table is made and seeded with the rollup's totals
-    /// (one row per tenant, hour and model: the history of deleted completions stays counted), the rollup tables go,
-    /// and the three tables are distributed. Rows already stored are copied into the shards.
+    /// policy with a subquery, and a statement trigger; <see cref="Objects"/> makes the Citus policies), the deltas table
+    /// is made and seeded with the rollup's totals (one row per tenant, hour and model: the history of deleted
+    /// completions stays counted), the rollup tables go, and the three tables are distributed. Rows already stored are
+    /// copied into the shards. The signing key becomes a reference table, and the functions that the workers call (the
+    /// triggers', the policies', search's) are made on every node.
     /// </summary>
     public static IReadOnlyList<string> Distribute(int? shardCount) =>
     [
@@ -51,8 +62,6 @@ internal static class CitusSql
         DROP FUNCTION IF EXISTS storage_usage_daily_apply();
         DROP POLICY IF EXISTS tenant_isolation ON chat_completions;
         DROP POLICY IF EXISTS tenant_isolation ON chat_completion_choices;
-        ALTER TABLE chat_completions DISABLE ROW LEVEL SECURITY;
-        ALTER TABLE chat_completion_choices DISABLE ROW LEVEL SECURITY;
         """,
         $"""
         CREATE TABLE {Deltas} (
@@ -82,8 +91,16 @@ internal static class CitusSql
         $"SELECT create_distributed_table('chat_completions', 'completion_key'{(shardCount is { } count ? $", shard_count => {count}" : "")});",
         "SELECT create_distributed_table('chat_completion_choices', 'completion_key', colocate_with => 'chat_completions');",
         $"SELECT create_distributed_table('{Deltas}', 'completion_key', colocate_with => 'chat_completions');",
-        // Called by the triggers on the workers' shards, so it must exist there too.
-        "SELECT create_distributed_function('storage_token_count(jsonb, text)');",
+        "SELECT create_reference_table('storage_tenant_key');",
+        // Called on the workers' shards (by the triggers, the policies, search's filters and indexes), so they must exist there too.
+        """
+        SELECT create_distributed_function('storage_token_count(jsonb, text)');
+        SELECT create_distributed_function('storage_hmac_sha256(bytea, bytea)');
+        SELECT create_distributed_function('storage_current_tenant()');
+        SELECT create_distributed_function('storage_search_parts(jsonb)');
+        SELECT create_distributed_function('storage_search_tool_calls(jsonb)');
+        SELECT create_distributed_function('storage_search_request(jsonb)');
+        """,
     ];
 
     /// <summary>Run every time (each is idempotent): the functions, triggers and views of the Citus path.</summary>
@@ -214,19 +231,101 @@ internal static class CitusSql
         END
         $fn$;
         """,
-        // Row-level security is not offered on Citus (see the README): the tenant claim is a session setting, which
-        // Citus does not pass to the workers' connections, and its key table lives on the coordinator only.
+        // The tenant a statement may act for, as on a single node (BaselineSql), but read on every node: the key from the
+        // node's own copy of the reference table (its shard, named when this runs; a query of the reference table itself
+        // would be a distributed query nested in a query on a shard, which Citus refuses).
         """
+        DO $fn$
+        BEGIN
+            EXECUTE format($sql$
+                CREATE OR REPLACE FUNCTION storage_current_tenant() RETURNS text
+                LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, %1$I, pg_temp AS $body$
+                DECLARE
+                    claimed text := coalesce(current_setting('storage.tenant', true), '');
+                    signing_key bytea;
+                BEGIN
+                    SELECT k.key INTO signing_key FROM %2$s AS k;
+                    IF signing_key IS NULL THEN
+                        RETURN claimed;
+                    END IF;
+                    IF coalesce(current_setting('storage.tenant_proof', true), '')
+                        = encode(%1$I.storage_hmac_sha256(signing_key, convert_to(claimed, 'UTF8')), 'hex') THEN
+                        RETURN claimed;
+                    END IF;
+                    RETURN NULL;
+                END
+                $body$;
+                $sql$, current_schema(),
+                (SELECT shard_name(s.logicalrelid, s.shardid) FROM pg_dist_shard AS s
+                 WHERE s.logicalrelid = format('%I.storage_tenant_key', current_schema())::regclass));
+        END
+        $fn$;
+        """,
+        // Installs, replaces or removes (NULL) the signing key, on every node in one transaction: as on a single node,
+        // in PL/pgSQL (Citus cannot plan a SQL function's parameter into a statement on a reference table). The owner's alone.
+        """
+        DO $fn$
+        BEGIN
+            EXECUTE format($sql$
+                CREATE OR REPLACE FUNCTION storage_set_tenant_key(key bytea) RETURNS void
+                LANGUAGE plpgsql SET search_path = pg_catalog, %1$I, pg_temp AS $body$
+                BEGIN
+                    DELETE FROM %1$I.storage_tenant_key;
+                    IF key IS NOT NULL THEN
+                        INSERT INTO %1$I.storage_tenant_key (key) VALUES (key);
+                    END IF;
+                END
+                $body$;
+                REVOKE EXECUTE ON FUNCTION %1$I.storage_set_tenant_key(bytea) FROM PUBLIC;
+                $sql$, current_schema());
+        END
+        $fn$;
+        """,
+        // The claim, for the session (the coordinator's own reads, such as storage_drop_partitions_before's) and with
+        // SET LOCAL, which Citus sends to the workers' connections of this transaction, those opened already and those
+        // opened later. Returns true: the library states the claim again in each transaction (TenantTransactionInterceptor).
+        """
+        CREATE OR REPLACE FUNCTION storage_claim_tenant(tenant text, proof text) RETURNS boolean
+        LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET citus.propagate_set_commands = 'local' AS $fn$
+        BEGIN
+            PERFORM set_config('storage.tenant', tenant, false), set_config('storage.tenant_proof', proof, false);
+            EXECUTE format('SET LOCAL storage.tenant = %L', tenant);
+            EXECUTE format('SET LOCAL storage.tenant_proof = %L', proof);
+            RETURN true;
+        END
+        $fn$;
+        """,
+        // The policies, without a subquery (Citus refuses one), on the three tables a role reads; the deltas follow the
+        // completions' switch (a schema distributed with row-level security on keeps it on).
+        $"""
+        DO $policies$
+        DECLARE
+            t text;
+        BEGIN
+            FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Deltas}'] LOOP
+                EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %I.%I', current_schema(), t);
+                EXECUTE format(
+                    'CREATE POLICY tenant_isolation ON %1$I.%2$I USING (tenant = %1$I.storage_current_tenant()) '
+                    'WITH CHECK (tenant = %1$I.storage_current_tenant())', current_schema(), t);
+            END LOOP;
+            EXECUTE format('ALTER TABLE %I.{Deltas} %s ROW LEVEL SECURITY', current_schema(),
+                CASE WHEN (SELECT c.relrowsecurity FROM pg_class AS c WHERE c.oid = format('%I.chat_completions', current_schema())::regclass)
+                    THEN 'ENABLE' ELSE 'DISABLE' END);
+        END
+        $policies$;
+        """,
+        $"""
         DO $fn$
         BEGIN
             EXECUTE format($sql$
                 CREATE OR REPLACE FUNCTION storage_set_row_level_security(enabled boolean) RETURNS void
                 LANGUAGE plpgsql SET search_path = pg_catalog, %1$I, pg_temp AS $body$
+                DECLARE
+                    t text;
                 BEGIN
-                    IF enabled THEN
-                        RAISE EXCEPTION 'row-level security is not supported on a Citus deployment of the store'
-                            USING ERRCODE = 'feature_not_supported';
-                    END IF;
+                    FOREACH t IN ARRAY ARRAY['chat_completions', 'chat_completion_choices', '{Deltas}'] LOOP
+                        EXECUTE format('ALTER TABLE %%I.%%I %%s ROW LEVEL SECURITY', '%1$s', t, CASE WHEN enabled THEN 'ENABLE' ELSE 'DISABLE' END);
+                    END LOOP;
                 END
                 $body$;
                 REVOKE EXECUTE ON FUNCTION %1$I.storage_set_row_level_security(boolean) FROM PUBLIC;

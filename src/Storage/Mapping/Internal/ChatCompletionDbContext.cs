@@ -21,6 +21,15 @@ internal sealed class ChatCompletionDbContext(DbContextOptions<ChatCompletionDbC
     /// <summary>The claim's tenant, which the query filters compare with.</summary>
     public string Tenant => Claim.Tenant;
 
+    /// <summary>
+    /// Whether the database wants the claim stated in every transaction (a Citus deployment: see <see cref="TenantTransactionInterceptor"/>),
+    /// as <c>storage_claim_tenant</c> answered when the connection opened.
+    /// </summary>
+    public bool ClaimEachTransaction { get; set; }
+
+    /// <summary>The transaction <see cref="TenantTransactionInterceptor"/> opened for the command running now, if any.</summary>
+    public Npgsql.NpgsqlTransaction? ClaimTransaction { get; set; }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfiguration(new ChatCompletionConfiguration());

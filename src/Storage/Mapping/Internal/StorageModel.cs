@@ -19,7 +19,7 @@ internal static class StorageModel
             // commit outcome was lost is safe to replay: the content-derived key turns it into "already stored".
             .UseNpgsql(dataSource, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly)
                 .ExecutionStrategy(dependencies => new StoreExecutionStrategy(dependencies, dataSource, maxRetryCount, options.MaxRetryDelay))))
-            .AddInterceptors(TenantSessionInterceptor.Instance);
+            .AddInterceptors(TenantSessionInterceptor.Instance, TenantTransactionInterceptor.Instance);
     }
 
     /// <summary>The model as every store uses it, built without a connection: its tables' column names, store types and converters.</summary>

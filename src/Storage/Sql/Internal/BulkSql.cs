@@ -22,6 +22,10 @@ internal static class BulkSql
 
     // The outer SELECT does not see the rows its CTE inserts, so a joined chat_completions row is one that
     // existed before: same hash means a replay. Sorting the insert keeps lock order stable across writers.
+    // Two shapes are for Citus under row-level security: the choices' RETURNING makes Citus insert through
+    // intermediate results rather than a COPY into the shards (which row-level security forbids), and the stored rows
+    // are an inner join of the stage, materialized, because Citus 13.2's coordinator crashes (signal 11) on a LEFT JOIN
+    // of a local table to a distributed table with a policy. One node runs both as it ran the plain forms.
     public static string Merge(IEnumerable<string> completionColumns, IEnumerable<string> choiceColumns)
     {
         var completionList = string.Join(", ", completionColumns);
@@ -36,11 +40,15 @@ internal static class BulkSql
             choices AS (
                 INSERT INTO {ChatChoiceConfiguration.TableName} (tenant, {choiceList})
                 SELECT @tenant, {string.Join(", ", choices.Select(c => "s." + c))}
-                FROM {ChoiceStage} s JOIN inserted i USING (completion_key, created))
+                FROM {ChoiceStage} s JOIN inserted i USING (completion_key, created)
+                RETURNING completion_key),
+            stored AS MATERIALIZED (
+                SELECT c.completion_key, c.created, c.content_hash
+                FROM {CompletionStage} s JOIN {ChatCompletionConfiguration.TableName} c USING (completion_key, created))
             SELECT s.completion_key, s.created, i.completion_key IS NOT NULL, c.content_hash = s.content_hash
             FROM {CompletionStage} s
             LEFT JOIN inserted i USING (completion_key, created)
-            LEFT JOIN {ChatCompletionConfiguration.TableName} c USING (completion_key, created)
+            LEFT JOIN stored c USING (completion_key, created)
             """;
     }
 

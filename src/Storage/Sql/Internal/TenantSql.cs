@@ -12,13 +12,15 @@ namespace Storage.Internal;
 /// database's <c>storage_current_tenant()</c> checks against the key only the schema's owner can read.
 /// </summary>
 /// <remarks>
-/// The setting is the session's (<c>is_local = false</c>): EF runs a single query without a transaction, so a
-/// transaction-local setting made when the connection opens would be gone before the query. Npgsql resets the
-/// session (<c>DISCARD ALL</c>) when a connection returns to its pool, so the next user never inherits it.
+/// The database's <c>storage_claim_tenant</c> sets the claim for the session (EF runs a single query without a
+/// transaction, so a transaction-local setting made when the connection opens would be gone before the query); Npgsql
+/// resets the session (<c>DISCARD ALL</c>) when a connection returns to its pool, so the next user never inherits it.
+/// It returns whether the claim must be stated again in each transaction: true only on a Citus deployment, whose
+/// workers see a setting only when it is made with <c>SET LOCAL</c> inside the transaction (<see cref="TenantTransactionInterceptor"/>).
 /// </remarks>
 internal static class TenantSql
 {
-    public const string SetTenant = "SELECT set_config('storage.tenant', @tenant, false), set_config('storage.tenant_proof', @tenant_proof, false)";
+    public const string SetTenant = "SELECT storage_claim_tenant(@tenant, @tenant_proof)";
 
     public static NpgsqlParameter TenantParameter(string tenant) => new("tenant", NpgsqlDbType.Text) { Value = tenant };
 
