@@ -13,7 +13,7 @@ using Storage.Migrations;
 // usage rollup, the bulk path as the least-privilege role); --queries-only skips them and starts at the large data set
 // (its last line is then the bulk load's rate, not bulk_vs_copy); --prune-only runs only the retention comparison (--prune-rows N
 // per month; 20,000 in quick mode, 100,000 otherwise); -- --hash measures the per-item client cost of the bulk path alone
-// (no database); --search-only [--rows N] runs only search (SearchBenchmarks).
+// (no database); --search-only [--rows N] runs only search (SearchBenchmarks; with --reuse NAME, on that data set).
 if (args.Contains("--hash"))
 {
     HashBenchmark.Run();
@@ -67,7 +67,7 @@ try
 
     if (args.Contains("--search-only"))
     {
-        await SearchBenchmarks.RunAsync(dataSource, rows, quick);
+        await SearchBenchmarks.RunAsync(dataSource, rows, quick, reuse is not null);
         return;
     }
 
