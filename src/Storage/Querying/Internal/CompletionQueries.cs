@@ -172,27 +172,47 @@ internal static class CompletionQueries
     /// conditions are asked one by one (<see cref="CompletionFilters.SearchingRowByRow"/>): when they hold a full page,
     /// it is the page, since every match beyond them comes later in the order. A common term is found so within the first
     /// rows walked; a rarer one falls through to the search of the whole table (through the trigram indexes when on),
-    /// whose matches are few enough to sort.
+    /// whose matches are few enough to sort. The window is bounded by its last row's position, found first, rather than
+    /// read as a subquery with a LIMIT: Citus refuses a correlated subquery over such a subquery.
     /// </summary>
     private static async Task<List<StoredRow>> FilteredPageAsync(
         ChatCompletionDbContext db, ChatCompletionFilter filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
     {
         if (FilterValues.CanMatch(filter) && FilterValues.Searched(filter) is { } search)
         {
-            var window = Ordered(MatchingAfter(db, filter with { Search = null }, after, order), order).TakeConstant(SearchWindow);
+            var others = MatchingAfter(db, filter with { Search = null }, after, order);
+            var edge = (await Ordered(others, order)
+                .Select(c => new KeysetPosition(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)))
+                .SkipConstant(SearchWindow - 1)
+                .TakeConstant(1)
+                .ToListAsync(cancellationToken)
+                .ConfigureAwait(false)).FirstOrDefault();
+            var window = edge is null ? others : Until(others, edge, order);
             var newest = await Ordered(window.Where(CompletionFilters.SearchingRowByRow(FilterValues.LikePattern(search))), order)
                 .TakeConstant(take)
                 .Select(Row)
                 .AsSingleQuery()
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false);
-            if (newest.Count == take)
+            // Without an edge the window held every remaining completion, so what it found is the whole answer.
+            if (newest.Count == take || edge is null)
             {
                 return newest;
             }
         }
 
         return await Page(db, filter, after, order, take).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The completions up to and including the position in the order.</summary>
+    private static IQueryable<ChatCompletion> Until(IQueryable<ChatCompletion> query, KeysetPosition edge, ChatCompletionOrder order)
+    {
+        var (created, key) = (edge.Created, edge.Key);
+        return order == ChatCompletionOrder.Ascending
+            ? query.Where(c => EF.Functions.LessThanOrEqual(
+                ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(created, key)))
+            : query.Where(c => EF.Functions.GreaterThanOrEqual(
+                ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(created, key)));
     }
 
     /// <summary>How many completions a search page asks one by one before it searches the whole table.</summary>
@@ -236,10 +256,15 @@ internal static class CompletionQueries
     /// partitions always costs more, and every execution would be planned again across every partition. Page sizes are
     /// few (1–101), so they make few statements.
     /// </summary>
-    internal static IQueryable<T> TakeConstant<T>(this IQueryable<T> query, int count) =>
-        // Take(EF.Constant(count)) as a tree: written as C#, Take's argument would be evaluated before EF saw it.
+    internal static IQueryable<T> TakeConstant<T>(this IQueryable<T> query, int count) => WithConstant(query, nameof(Queryable.Take), count);
+
+    /// <summary><c>Skip(EF.Constant(count))</c>, for the same reason as <see cref="TakeConstant"/>.</summary>
+    private static IQueryable<T> SkipConstant<T>(this IQueryable<T> query, int count) => WithConstant(query, nameof(Queryable.Skip), count);
+
+    // Take or Skip of EF.Constant(count) as a tree: written as C#, the argument would be evaluated before EF saw it.
+    private static IQueryable<T> WithConstant<T>(IQueryable<T> query, string method, int count) =>
         query.Provider.CreateQuery<T>(Expression.Call(
-            typeof(Queryable), nameof(Queryable.Take), [typeof(T)], query.Expression, Expression.Call(EfConstant, Expression.Constant(count))));
+            typeof(Queryable), method, [typeof(T)], query.Expression, Expression.Call(EfConstant, Expression.Constant(count))));
 
     private static readonly System.Reflection.MethodInfo EfConstant = typeof(EF).GetMethod(nameof(EF.Constant))!.MakeGenericMethod(typeof(int));
 
