@@ -81,7 +81,8 @@ internal static class SearchBenchmarks
         var iterations = quick ? 20 : 50;
         var cases = reuse
             ? new List<(string Term, bool Indexed)> { (QueryCommon, false), (Rare, false) }
-            : [(Common, true), (Rare, true), (Rare, false), ("Здравствуй", true), ("天气很好", true)];
+            // The scan last: turning the indexes on again would build them again.
+            : [(Common, true), (Rare, true), ("Здравствуй", true), ("天气很好", true), (Rare, false)];
         foreach (var (term, indexed) in cases)
         {
             await store.SetSearchIndexAsync(indexed);

@@ -25,6 +25,9 @@ public sealed partial class ChatCompletionStore
         {
             await using var command = _dataSource.CreateCommand(SearchSql.Switch);
             command.Parameters.Add(new NpgsqlParameter("enabled", NpgsqlDbType.Boolean) { Value = enabled });
+            // Building the indexes over stored rows takes minutes on a large table (12 minutes for 1,000,000 completions
+            // on the development machine), far past the connection's command timeout: the caller's token bounds it.
+            command.CommandTimeout = 0;
             return await command.ExecuteScalarAsync(token).ConfigureAwait(false);
         }, cancellationToken);
 
