@@ -173,7 +173,8 @@ internal static class CompletionQueries
     /// it is the page, since every match beyond them comes later in the order. A common term is found so within the first
     /// rows walked; a rarer one falls through to the search of the whole table (through the trigram indexes when on),
     /// whose matches are few enough to sort. The window is bounded by its last row's position, found first, rather than
-    /// read as a subquery with a LIMIT: Citus refuses a correlated subquery over such a subquery.
+    /// read as a subquery with a LIMIT: Citus refuses a correlated subquery over such a subquery. That position is the one
+    /// OFFSET the store sends, a fixed 999 rows into the index walk; pages themselves continue by keyset.
     /// </summary>
     private static async Task<List<StoredRow>> FilteredPageAsync(
         ChatCompletionDbContext db, ChatCompletionFilter filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
