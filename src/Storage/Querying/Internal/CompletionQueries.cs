@@ -317,8 +317,10 @@ internal static class CompletionQueries
         ChatCompletionDbContext db, string? model, string? metadata, DateTimeOffset? from, DateTimeOffset? to, DateTimeOffset? afterCreated, long afterKey);
 
     private static PageQuery CompilePage(bool ascending, int take) =>
-        new(EF.CompileAsyncQuery(PageSizeLiteral(ascending ? AscendingPage : DescendingPage, take)));
+        new(EF.CompileAsyncQuery((Expression<Func<ChatCompletionDbContext, string?, string?, DateTimeOffset?, DateTimeOffset?, DateTimeOffset?, long, IQueryable<StoredRow>>>)
+            new PageWriter(take, descending: !ascending).Visit(AscendingPage)));
 
+    // The page query oldest first; PageWriter makes the newest-first one from it and puts in the page size.
     private static readonly Expression<Func<ChatCompletionDbContext, string?, string?, DateTimeOffset?, DateTimeOffset?, DateTimeOffset?, long, IQueryable<StoredRow>>> AscendingPage =
         (db, model, metadata, from, to, afterCreated, afterKey) => db.Completions
             .AsNoTracking()
@@ -334,33 +336,39 @@ internal static class CompletionQueries
             .Select(Row)
             .AsSingleQuery();
 
-    private static readonly Expression<Func<ChatCompletionDbContext, string?, string?, DateTimeOffset?, DateTimeOffset?, DateTimeOffset?, long, IQueryable<StoredRow>>> DescendingPage =
-        (db, model, metadata, from, to, afterCreated, afterKey) => db.Completions
-            .AsNoTracking()
-            .Where(c => (model == null || c.Model == model)
-                && (metadata == null || EF.Functions.JsonContains(c.Metadata!, metadata))
-                && (from == null || c.Created >= from)
-                && (to == null || c.Created <= to)
-                && (afterCreated == null || EF.Functions.LessThan(
-                    ValueTuple.Create(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)), ValueTuple.Create(afterCreated.Value, afterKey))))
-            .OrderByDescending(c => c.Created)
-            .ThenByDescending(c => EF.Property<long>(c, ShadowProperties.CompletionKey))
-            .Take(PageSize)
-            .Select(Row)
-            .AsSingleQuery();
-
-    // Stands for the page size in the compiled page queries, where PageSizeLiteral puts the size itself: a compiled query
-    // keeps literals as literals, and EF.Constant is not allowed in one.
+    // Stands for the page size in AscendingPage, where PageWriter puts the size itself: a compiled query keeps literals
+    // as literals, and EF.Constant is not allowed in one.
     private static int PageSize => throw new InvalidOperationException("Replaced by the page size before compiling.");
 
-    private static Expression<T> PageSizeLiteral<T>(Expression<T> query, int take) => (Expression<T>)new PageSizeWriter(take).Visit(query);
-
-    private sealed class PageSizeWriter(int take) : ExpressionVisitor
+    /// <summary>Writes the page size into the page query and, for newest first, reverses its order and its keyset comparison.</summary>
+    private sealed class PageWriter(int take, bool descending) : ExpressionVisitor
     {
-        private static readonly System.Reflection.PropertyInfo Property = typeof(CompletionQueries).GetProperty(nameof(PageSize), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        private static readonly System.Reflection.PropertyInfo PageSizeProperty =
+            typeof(CompletionQueries).GetProperty(nameof(PageSize), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
 
         protected override Expression VisitMember(MemberExpression node) =>
-            node.Member == Property ? Expression.Constant(take) : base.VisitMember(node);
+            node.Member == PageSizeProperty ? Expression.Constant(take) : base.VisitMember(node);
+
+        protected override Expression VisitMethodCall(MethodCallExpression node)
+        {
+            var call = (MethodCallExpression)base.VisitMethodCall(node);
+            var reversed = call.Method.Name switch
+            {
+                nameof(Queryable.OrderBy) => nameof(Queryable.OrderByDescending),
+                nameof(Queryable.ThenBy) => nameof(Queryable.ThenByDescending),
+                "GreaterThan" => "LessThan", // EF.Functions.GreaterThan of the row values, (created, completion_key)
+                _ => null,
+            };
+            if (!descending || reversed is null)
+            {
+                return call;
+            }
+
+            var method = call.Method.DeclaringType!.GetMethods()
+                .Single(m => m.Name == reversed && m.GetParameters().Length == call.Arguments.Count && m.IsGenericMethodDefinition == call.Method.IsGenericMethod);
+            method = method.IsGenericMethodDefinition ? method.MakeGenericMethod(call.Method.GetGenericArguments()) : method;
+            return Expression.Call(method, call.Arguments);
+        }
     }
 
     /// <summary>The completions with this vendor id, the one <see cref="ChatCompletionStore.GetAsync"/> returns first.</summary>
