@@ -108,13 +108,19 @@ internal static class CompletionFilters
     /// hold the pattern. For a page over the newest completions (<see cref="CompletionQueries"/>), where a common term
     /// is found within the first rows walked and the semi-join of <see cref="Searching"/> would first collect every match.
     /// </summary>
-    internal static System.Linq.Expressions.Expression<Func<ChatCompletion, bool>> SearchingRowByRow(string pattern) =>
-        c => c.Choices.Any(h => EF.Functions.ILike(h.Message.ContentText!, pattern, Escape)
-                || EF.Functions.ILike(SearchText.Parts(h.Message.ContentParts)!, pattern, Escape)
-                || EF.Functions.ILike(h.Message.Refusal!, pattern, Escape)
-                || EF.Functions.ILike(h.Message.Reasoning!, pattern, Escape)
-                || EF.Functions.ILike(h.Message.ReasoningContent!, pattern, Escape)
-                || EF.Functions.ILike(SearchText.ToolCalls(h.Message.ToolCalls)!, pattern, Escape))
+    internal static System.Linq.Expressions.Expression<Func<ChatCompletion, bool>> SearchingRowByRow(ChatCompletionDbContext db, string pattern) =>
+        c => db.Choices.Any(h => EF.Property<long>(h, ShadowProperties.CompletionKey) == EF.Property<long>(c, ShadowProperties.CompletionKey)
+                // created as a range of one value rather than an equality: PostgreSQL turns an EXISTS correlated by
+                // equalities alone into a hash of every matching choice in the table, which it prefers when the trigram
+                // indexes make that look cheap (seconds for a common term); this way the check can only run row by row.
+                && EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated) >= c.Created
+                && EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated) <= c.Created
+                && (EF.Functions.ILike(h.Message.ContentText!, pattern, Escape)
+                    || EF.Functions.ILike(SearchText.Parts(h.Message.ContentParts)!, pattern, Escape)
+                    || EF.Functions.ILike(h.Message.Refusal!, pattern, Escape)
+                    || EF.Functions.ILike(h.Message.Reasoning!, pattern, Escape)
+                    || EF.Functions.ILike(h.Message.ReasoningContent!, pattern, Escape)
+                    || EF.Functions.ILike(SearchText.ToolCalls(h.Message.ToolCalls)!, pattern, Escape)))
             || EF.Functions.ILike(SearchText.Request(c.Call!.RequestJson)!, pattern, Escape);
 
     /// <summary>

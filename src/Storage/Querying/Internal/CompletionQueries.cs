@@ -189,7 +189,7 @@ internal static class CompletionQueries
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false)).FirstOrDefault();
             var window = edge is null ? others : Until(others, edge, order);
-            var newest = await Ordered(window.Where(CompletionFilters.SearchingRowByRow(FilterValues.LikePattern(search))), order)
+            var newest = await Ordered(window.Where(CompletionFilters.SearchingRowByRow(db, FilterValues.LikePattern(search))), order)
                 .TakeConstant(take)
                 .Select(Row)
                 .AsSingleQuery()
