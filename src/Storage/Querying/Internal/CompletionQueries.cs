@@ -257,7 +257,7 @@ internal static class CompletionQueries
     /// partitions always costs more, and every execution would be planned again across every partition. Page sizes are
     /// few (1–101), so they make few statements.
     /// </summary>
-    internal static IQueryable<T> TakeConstant<T>(this IQueryable<T> query, int count) => WithConstant(query, nameof(Queryable.Take), count);
+    private static IQueryable<T> TakeConstant<T>(this IQueryable<T> query, int count) => WithConstant(query, nameof(Queryable.Take), count);
 
     /// <summary><c>Skip(EF.Constant(count))</c>, for the same reason as <see cref="TakeConstant"/>.</summary>
     private static IQueryable<T> SkipConstant<T>(this IQueryable<T> query, int count) => WithConstant(query, nameof(Queryable.Skip), count);
