@@ -13,6 +13,8 @@ internal static class CitusBenchmark
 {
     private const int ShardCount = 8;
     private const int Iterations = 30;
+    private const int TenantCount = 5_000;
+    private const string Tenant = "bench-tenant";
 
     public static async Task RunAsync(NpgsqlDataSource single, string coordinator, int count)
     {
@@ -26,7 +28,9 @@ internal static class CitusBenchmark
             await StorageMigrator.DistributeOnCitusAsync(citus, ShardCount);
             Console.WriteLine($"citus: {await citus.ScalarAsync<string>("SELECT citus_version()")}; {await citus.ScalarAsync<long>("SELECT count(*) FROM pg_dist_node WHERE shouldhaveshards")} workers, {ShardCount} shards per table");
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores, shared; {count:N0} completions per ingest, one run each; query latencies: median of {Iterations}");
-            var completions = Workload.Create(count, seed: 18);
+            // With a recorded request beside each answer, and search terms in the text (SearchBenchmarks.Searchable).
+            var completions = SearchBenchmarks.Searchable(Workload.Create(count, seed: 18)).ToList();
+            var tenantCompletions = SearchBenchmarks.Searchable(Workload.Create(TenantCount, seed: 19)).ToList();
             var results = new List<(string Name, string Single, string Citus)>();
             foreach (var (name, method) in new (string, Func<IngestBenchmarks, IngestBenchmarks.Method>)[]
                 { ("ingest: raw binary COPY (completions/s)", b => b.RawCopy), ("ingest: store bulk path, SaveManyAsync (completions/s)", b => b.StoreBulk) })
@@ -36,10 +40,24 @@ internal static class CitusBenchmark
                 results.Add((name, $"{count / a.TotalSeconds:N0}", $"{count / b.TotalSeconds:N0}"));
             }
 
-            // The bulk path's rows stay for the queries.
+            // The bulk path's rows stay for the queries, and a tenant's beside them: a store scoped to a tenant states its
+            // claim in every transaction on Citus (two more round trips per command).
             await using var singleStore = new ChatCompletionStore(single);
             await using var citusStore = new ChatCompletionStore(citus);
+            var tenantRates = new List<string>();
+            foreach (var store in new[] { singleStore, citusStore })
+            {
+                var saving = Stopwatch.StartNew();
+                await foreach (var _ in store.ForTenant(Tenant).SaveManyAsync(tenantCompletions))
+                {
+                }
+
+                tenantRates.Add($"{TenantCount / saving.Elapsed.TotalSeconds:N0}");
+            }
+
+            results.Add(($"ingest: bulk path of a tenant, ForTenant, {TenantCount:N0} (completions/s)", tenantRates[0], tenantRates[1]));
             var id = completions[count / 2].Id;
+            var tenantId = tenantCompletions[TenantCount / 2].Id;
             var day = new ChatCompletionFilter { CreatedFrom = Workload.Start.AddHours(1.5), CreatedTo = Workload.Start.AddHours(1.5).AddDays(1) };
             var queries = new (string Name, Func<ChatCompletionStore, Task> Run)[]
             {
@@ -49,6 +67,13 @@ internal static class CitusBenchmark
                 ("usage, whole range (ms)", store => store.GetUsageAsync()),
                 ("usage, by model and day over a range (ms)", store => store.GetUsageAsync(day, new ChatCompletionUsageGrouping { ByModel = true, ByDay = true })),
                 ("count (ms)", store => store.CountAsync()),
+                ("list by model, first page of 20 (ms)", store => store.ListAsync(new ChatCompletionFilter { Model = Workload.Models[2] }, limit: 20)),
+                ($"search, first page: '{SearchBenchmarks.Common}', a third of the rows (ms)", store => store.ListAsync(new ChatCompletionFilter { Search = SearchBenchmarks.Common }, limit: 20)),
+                ($"search, first page: '{SearchBenchmarks.Rare}', {count / 10_000} rows, no index (ms)", store => store.ListAsync(new ChatCompletionFilter { Search = SearchBenchmarks.Rare }, limit: 20)),
+                ("export of the first 1,000 (ms)", async store => await store.ExportAsync(new ChatCompletionFilter { CreatedTo = completions[999].Created }).CountAsync()),
+                ($"tenant: get by id (ms)", store => store.ForTenant(Tenant).GetAsync(tenantId)),
+                ($"tenant: list, first page of 20 (ms)", store => store.ForTenant(Tenant).ListAsync(limit: 20)),
+                ($"tenant: usage, whole range (ms)", store => store.ForTenant(Tenant).GetUsageAsync()),
             };
             foreach (var (name, run) in queries)
             {

@@ -14,8 +14,8 @@ namespace Storage.Benchmarks;
 /// </summary>
 internal static class SearchBenchmarks
 {
-    private const string Common = "invoice";
-    private const string Rare = "xylophonist";
+    internal const string Common = "invoice";
+    internal const string Rare = "xylophonist";
 
     // Two words of the query data set's vocabulary side by side: about a third of its completions hold them.
     private const string QueryCommon = "vacuum lz4";
@@ -157,7 +157,7 @@ internal static class SearchBenchmarks
     }
 
     /// <summary>The workload with a request beside each answer, a common term in about a third, a rare one in one of 10,000, and text in two other scripts in a few.</summary>
-    private static IEnumerable<ChatCompletion> Searchable(IEnumerable<ChatCompletion> completions)
+    internal static IEnumerable<ChatCompletion> Searchable(IEnumerable<ChatCompletion> completions)
     {
         var i = 0;
         foreach (var completion in completions)

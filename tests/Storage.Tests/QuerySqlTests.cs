@@ -105,6 +105,90 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
+    public async Task On_citus_a_page_reads_its_positions_first_then_its_choices_and_rows_by_key()
+    {
+        var after = await AnyIdAsync();
+        await using var db = _log.CreateContext(database);
+        db.OnCitus = true;
+
+        await CompletionQueries.ListAsync(db, new ChatCompletionFilter { Model = ModelMarker }, after, 20, ChatCompletionOrder.Descending, Token);
+        await CompletionQueries.GetStoredAsync(db, after, Token);
+
+        var commands = _log.Take();
+        // The list's cursor and its positions (none: no completion has the marker model, so nothing more); then the
+        // get's position, its choices and its row.
+        Assert.Equal(5, commands.Count);
+        var (page, position, choices, row) = (commands[1], commands[2], commands[3], commands[4]);
+        Assert.Contains("LIMIT 21", page.Sql, StringComparison.Ordinal);
+        Assert.Contains("LIMIT 1", position.Sql, StringComparison.Ordinal);
+        foreach (var limited in new[] { page, position })
+        {
+            // Each shard answers these with its own ORDER BY and LIMIT: no choices to join.
+            Assert.DoesNotContain(ChatChoiceConfiguration.TableName, limited.Sql, StringComparison.Ordinal);
+        }
+
+        // Then each table by the distribution key, without a join or a LIMIT, so Citus routes them to the shards that hold the keys.
+        Assert.StartsWith("SELECT", choices.Sql, StringComparison.Ordinal);
+        Assert.Contains($"FROM {ChatChoiceConfiguration.TableName} AS c", choices.Sql, StringComparison.Ordinal);
+        Assert.Contains($"FROM {ChatCompletionConfiguration.TableName} AS c", row.Sql, StringComparison.Ordinal);
+        foreach (var byKey in new[] { choices, row })
+        {
+            Assert.Contains("c.completion_key = ANY (@", byKey.Sql, StringComparison.Ordinal);
+            Assert.DoesNotContain("JOIN", byKey.Sql, StringComparison.Ordinal);
+            Assert.DoesNotContain("LIMIT", byKey.Sql, StringComparison.Ordinal);
+        }
+
+        AssertParameterized(commands);
+    }
+
+    [Fact]
+    public async Task On_citus_pages_gets_and_exports_read_the_same_completions_as_on_one_node()
+    {
+        await using var single = _log.CreateContext(database);
+        await using var citus = _log.CreateContext(database);
+        citus.OnCitus = true;
+        ChatCompletionFilter?[] filters =
+        [
+            null,
+            new() { Model = QueryData.Models[1] },
+            new() { FinishReason = "stop" },
+            new() { Search = QueryData.Phrases[0].Inside },
+        ];
+
+        foreach (var filter in filters)
+        {
+            foreach (var order in new[] { ChatCompletionOrder.Descending, ChatCompletionOrder.Ascending })
+            {
+                string? after = null;
+                do
+                {
+                    var expected = await CompletionQueries.ListAsync(single, filter, after, 7, order, Token);
+                    var actual = await CompletionQueries.ListAsync(citus, filter, after, 7, order, Token);
+                    Assert.Equal(Json(expected.Items), Json(actual.Items));
+                    Assert.Equal(expected.HasMore, actual.HasMore);
+                    Assert.Equal(expected.Costs, actual.Costs);
+                    after = expected.HasMore ? expected.LastId : null;
+                }
+                while (after is not null);
+            }
+
+            var exported = await CompletionQueries.ExportBatchAsync(citus, filter, null, 1000, Token);
+            Assert.Equal(
+                Json((await CompletionQueries.ExportBatchAsync(single, filter, null, 1000, Token)).Select(row => row.ToCompletion())),
+                Json(exported.Select(row => row.ToCompletion())));
+        }
+
+        var id = await AnyIdAsync();
+        var stored = await CompletionQueries.GetStoredAsync(citus, id, Token);
+        Assert.Equal(Json([(await CompletionQueries.GetStoredAsync(single, id, Token))!.ToCompletion()]), Json([stored!.ToCompletion()]));
+        Assert.NotEmpty(stored.Choices);
+        Assert.Null(await CompletionQueries.GetStoredAsync(citus, "chatcmpl-none", Token));
+        _log.Take();
+
+        static List<string> Json(IEnumerable<ChatCompletion> completions) => completions.Select(ChatCompletionJson.Serialize).ToList();
+    }
+
+    [Fact]
     public async Task An_export_batch_continues_by_keyset_with_a_limit()
     {
         await using var db = _log.CreateContext(database);

@@ -27,6 +27,8 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
     private readonly bool _ownsReadDataSource;
     // Prices are the database's, not a tenant's: every view shares one cache.
     private readonly PriceCache _prices;
+    // Whether the database is a Citus coordinator is the data source's too.
+    private readonly CitusDetection _citus;
 
     /// <summary>Creates a store over a data source that the caller owns (and disposes).</summary>
     public ChatCompletionStore(NpgsqlDataSource dataSource, ChatCompletionStoreOptions? options = null)
@@ -99,6 +101,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _replica = readDataSource is null ? null : new ReadReplica(readDataSource, _options);
         _ownsReadDataSource = ownsReadDataSource && readDataSource is not null;
         _prices = new PriceCache(dataSource, _options);
+        _citus = new CitusDetection(dataSource);
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)
@@ -113,6 +116,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _directCopy = store._directCopy;
         _replica = store._replica;
         _prices = store._prices;
+        _citus = store._citus;
     }
 
     /// <summary>The tenant this store is scoped to (see <see cref="ForTenant"/>), or <c>null</c> for the unscoped store.</summary>

@@ -27,6 +27,12 @@ internal sealed class ChatCompletionDbContext(DbContextOptions<ChatCompletionDbC
     /// </summary>
     public bool ClaimEachTransaction { get; set; }
 
+    /// <summary>
+    /// Whether the database is a Citus coordinator, which decides how reads of completions with their choices are
+    /// written (<see cref="CompletionQueries"/>). Set on each lease from the pool.
+    /// </summary>
+    public bool OnCitus { get; set; }
+
     /// <summary>The transaction <see cref="TenantTransactionInterceptor"/> opened for the command running now, if any.</summary>
     public Npgsql.NpgsqlTransaction? ClaimTransaction { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Query;
 
 namespace Storage.Internal;
 
@@ -12,9 +13,8 @@ internal static class CompletionQueries
 {
     public const int MaxLimit = 100;
 
-    // Choices are projected beside the completion rather than included: the projection also carries the shadow key
-    // and version, which a no-tracking entity would lose.
-    private static readonly Expression<Func<ChatCompletion, StoredRow>> Row = c => new StoredRow
+    // The completion with its shadow key, version and cost, which a no-tracking entity would lose.
+    private static readonly Expression<Func<ChatCompletion, StoredRow>> Head = c => new StoredRow
     {
         Completion = c,
         Key = EF.Property<long>(c, ShadowProperties.CompletionKey),
@@ -22,8 +22,21 @@ internal static class CompletionQueries
         Cost = EF.Property<decimal?>(c, ShadowProperties.Cost),
         CostSource = EF.Property<string?>(c, ShadowProperties.CostSource),
         CostClamped = EF.Property<bool>(c, ShadowProperties.CostClamped),
-        Choices = c.Choices.OrderBy(choice => choice.Index).ToList(),
     };
+
+    // The head with its choices, projected beside the completion rather than included (which would lose the head's
+    // shadow values): Head's bindings and one more.
+    private static readonly Expression<Func<ChatCompletion, StoredRow>> Row = WithBinding(
+        Head, nameof(StoredRow.Choices), (ChatCompletion c) => c.Choices.OrderBy(choice => choice.Index).ToList());
+
+    private static Expression<Func<ChatCompletion, StoredRow>> WithBinding<TValue>(
+        Expression<Func<ChatCompletion, StoredRow>> projection, string property, Expression<Func<ChatCompletion, TValue>> value)
+    {
+        var body = (MemberInitExpression)projection.Body;
+        var bound = ReplacingExpressionVisitor.Replace(value.Parameters[0], projection.Parameters[0], value.Body);
+        return projection.Update(
+            body.Update(body.NewExpression, [.. body.Bindings, Expression.Bind(typeof(StoredRow).GetProperty(property)!, bound)]), projection.Parameters);
+    }
 
     public static async Task<ChatCompletionPage> ListAsync(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, string? after, int limit, ChatCompletionOrder order, CancellationToken cancellationToken)
@@ -50,6 +63,11 @@ internal static class CompletionQueries
     /// <summary>The completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id (the most recently stored of those sharing it), or <c>null</c>.</summary>
     public static async Task<StoredRow?> GetStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken)
     {
+        if (db.OnCitus)
+        {
+            return (await WithChoicesAsync(db, ById(db, id).TakeConstant(1), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        }
+
         await foreach (var row in LatestWithId(db, id).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             return row;
@@ -99,15 +117,17 @@ internal static class CompletionQueries
                 : new ChatCompletionConcurrencyException(id, expectedVersion, currentVersion: null);
         }
 
+        // The primary key, so one row: read without a LIMIT, which would make the completion a subquery that Citus
+        // could not join to its choices on the shard.
         var stored = await db.Completions
             .AsNoTracking()
             .Where(c => EF.Property<long>(c, ShadowProperties.CompletionKey) == current.Key && c.Created == current.Created)
             .Select(Row)
             .AsSingleQuery()
-            .FirstAsync(cancellationToken)
+            .ToListAsync(cancellationToken)
             .ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return stored.ToStored();
+        return stored[0].ToStored();
     }
 
     /// <summary>The call stored with the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id: none when no completion has the id.</summary>
@@ -144,14 +164,14 @@ internal static class CompletionQueries
     /// <summary>
     /// The keyset page: rows strictly after the position in (created, completion_key) order, never an OFFSET. A filter of
     /// only model, metadata and created range (OpenAI's list, a time window, exports) runs a compiled query; any other
-    /// condition, the LINQ query that <see cref="CompletionFilters.Matching"/> builds.
+    /// condition, and every page on Citus, the LINQ query that <see cref="CompletionFilters.Matching"/> builds.
     /// </summary>
     private static Task<List<StoredRow>> PageAsync(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
     {
-        if (!FilterValues.OnlyModelMetadataAndCreated(filter))
+        if (db.OnCitus || !FilterValues.OnlyModelMetadataAndCreated(filter))
         {
-            return FilteredPageAsync(db, filter!, after, order, take, cancellationToken);
+            return FilteredPageAsync(db, filter, after, order, take, cancellationToken);
         }
 
         var query = Pages.GetOrAdd((order == ChatCompletionOrder.Ascending, take), static key => CompilePage(key.Ascending, key.Take));
@@ -168,7 +188,7 @@ internal static class CompletionQueries
     }
 
     /// <summary>
-    /// A page under any filter. With a search, first the next <see cref="SearchWindow"/> completions under the other
+    /// A page under any filter (or none). With a search, first the next <see cref="SearchWindow"/> completions under the other
     /// conditions are asked one by one (<see cref="CompletionFilters.SearchingRowByRow"/>): when they hold a full page,
     /// it is the page, since every match beyond them comes later in the order. A common term is found so within the first
     /// rows walked; a rarer one falls through to the search of the whole table (through the trigram indexes when on),
@@ -177,9 +197,9 @@ internal static class CompletionQueries
     /// OFFSET the store sends, a fixed 999 rows into the index walk; pages themselves continue by keyset.
     /// </summary>
     private static async Task<List<StoredRow>> FilteredPageAsync(
-        ChatCompletionDbContext db, ChatCompletionFilter filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
+        ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take, CancellationToken cancellationToken)
     {
-        if (FilterValues.CanMatch(filter) && FilterValues.Searched(filter) is { } search)
+        if (filter is not null && FilterValues.CanMatch(filter) && FilterValues.Searched(filter) is { } search)
         {
             var others = MatchingAfter(db, filter with { Search = null }, after, order);
             var edge = (await Ordered(others, order)
@@ -189,11 +209,8 @@ internal static class CompletionQueries
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false)).FirstOrDefault();
             var window = edge is null ? others : Until(others, edge, order);
-            var newest = await Ordered(window.Where(CompletionFilters.SearchingRowByRow(db, FilterValues.LikePattern(search))), order)
-                .TakeConstant(take)
-                .Select(Row)
-                .AsSingleQuery()
-                .ToListAsync(cancellationToken)
+            var newest = await WithChoicesAsync(
+                db, Ordered(window.Where(CompletionFilters.SearchingRowByRow(db, FilterValues.LikePattern(search))), order).TakeConstant(take), cancellationToken)
                 .ConfigureAwait(false);
             // Without an edge the window held every remaining completion, so what it found is the whole answer.
             if (newest.Count == take || edge is null)
@@ -202,7 +219,7 @@ internal static class CompletionQueries
             }
         }
 
-        return await Page(db, filter, after, order, take).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return await WithChoicesAsync(db, Ordered(MatchingAfter(db, filter, after, order), order).TakeConstant(take), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The completions up to and including the position in the order.</summary>
@@ -219,12 +236,70 @@ internal static class CompletionQueries
     /// <summary>How many completions a search page asks one by one before it searches the whole table.</summary>
     internal const int SearchWindow = 1000;
 
-    /// <summary>The keyset page as a LINQ query, for any filter.</summary>
-    internal static IQueryable<StoredRow> Page(
-        ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order, int take) =>
-        // One statement, not a split query: the choices query of a split query repeats the LIMIT as a second
-        // statement, and a completion stored in between would shift the window and leave a listed one without choices.
-        Ordered(MatchingAfter(db, filter, after, order), order).TakeConstant(take).Select(Row).AsSingleQuery();
+    /// <summary>
+    /// The completions a query selects (ordered, with a LIMIT), each with its choices, in the query's order.
+    /// <para>On one node, one statement: the completions as a subquery with the LIMIT, joined to their choices. Not a
+    /// split query: its choices query repeats the LIMIT as a second statement, and a completion stored in between would
+    /// shift the window and leave a listed one without choices.</para>
+    /// <para>On Citus that statement would cost as much as the tenant's choices: Citus cannot push a join of a LIMIT
+    /// subquery down to the shards, so it fetches every choice to the coordinator to join them there. So the query first
+    /// reads only the selected completions' keys and created times, which each shard answers with its own ORDER BY and
+    /// LIMIT; then the choices with those keys, then the completions, each routed by the key (the distribution column)
+    /// to the shards that hold it. Not as a join: under row-level security the tenant conditions make a one-time filter,
+    /// which Citus refuses in an outer join on PostgreSQL 15 and 16, and an inner join would lose a completion without
+    /// choices. Choices are never changed, only stored and deleted with their completion; read before it, a completion
+    /// deleted in between is left out of the page, never read without its choices.</para>
+    /// </summary>
+    private static async Task<List<StoredRow>> WithChoicesAsync(ChatCompletionDbContext db, IQueryable<ChatCompletion> selected, CancellationToken cancellationToken)
+    {
+        if (!db.OnCitus)
+        {
+            return await selected.Select(Row).AsSingleQuery().ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var positions = await selected
+            .Select(c => new KeysetPosition(c.Created, EF.Property<long>(c, ShadowProperties.CompletionKey)))
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false);
+        if (positions.Count == 0)
+        {
+            return [];
+        }
+
+        var keys = positions.Select(position => position.Key).Distinct().ToArray();
+        var (from, to) = (positions.Min(position => position.Created), positions.Max(position => position.Created));
+        var choices = (await db.Choices
+            .AsNoTracking()
+            .Where(h => keys.Contains(EF.Property<long>(h, ShadowProperties.CompletionKey))
+                && EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated) >= from
+                && EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated) <= to)
+            .Select(h => new
+            {
+                Position = new KeysetPosition(EF.Property<DateTimeOffset>(h, ShadowProperties.CompletionCreated), EF.Property<long>(h, ShadowProperties.CompletionKey)),
+                Choice = h,
+            })
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false))
+            .ToLookup(h => h.Position, h => h.Choice);
+        var rows = (await db.Completions
+            .AsNoTracking()
+            .Where(c => keys.Contains(EF.Property<long>(c, ShadowProperties.CompletionKey)) && c.Created >= from && c.Created <= to)
+            .Select(Head)
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false))
+            .ToDictionary(row => row.Position);
+        var page = new List<StoredRow>(positions.Count);
+        foreach (var position in positions)
+        {
+            if (rows.TryGetValue(position, out var row))
+            {
+                row.Choices = [.. choices[position].OrderBy(choice => choice.Index)];
+                page.Add(row);
+            }
+        }
+
+        return page;
+    }
 
     /// <summary>The completions matching the filter strictly after the keyset position, in no order yet.</summary>
     private static IQueryable<ChatCompletion> MatchingAfter(ChatCompletionDbContext db, ChatCompletionFilter? filter, KeysetPosition? after, ChatCompletionOrder order)
@@ -410,7 +485,7 @@ internal static class CompletionQueries
 
         public bool CostClamped { get; init; }
 
-        public required List<ChatChoice> Choices { get; init; }
+        public List<ChatChoice> Choices { get; set; } = [];
 
         public KeysetPosition Position => new(Completion.Created, Key);
 
