@@ -57,6 +57,8 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
         Assert.NotNull(await a.GetAsync(single.Id, Token));
         Assert.Null(await b.GetAsync(single.Id, Token));
         Assert.Null(await a.GetAsync(other.Id, Token));
+        Assert.Equal("single", Assert.Single(Assert.Single(await a.FindAsync(single.Id, Token)).Choices).Message.Content!.Text);
+        Assert.Empty(await b.FindAsync(single.Id, Token));
 
         var updated = await a.UpdateMetadataAsync(single.Id, new Dictionary<string, string> { ["k"] = "v" }, cancellationToken: Token);
         Assert.Equal("v", updated.Completion.Metadata!["k"]);

@@ -57,6 +57,16 @@ public sealed class CitusStoreTests(CitusSchema citus)
         Assert.NotNull(read);
         JsonAssert.SemanticallyEqual(ChatCompletionJson.Serialize(completion), ChatCompletionJson.Serialize(read));
         Assert.Null(await root.ForTenant(UniqueTenant()).GetAsync(completion.Id, Token));
+
+        // A different completion under the same vendor id is stored beside it, most likely in another shard: get reads
+        // the one stored last, find both, newest first, each with its own choices.
+        var second = TestCompletions.Completion(id: completion.Id, content: "second", choices: 2);
+        Assert.Equal(SaveOutcome.Stored, await store.SaveAsync(second, Token));
+        Assert.Equal("second", (await store.GetAsync(completion.Id, Token))!.Choices[0].Message.Content!.Text);
+        var found = await store.FindAsync(completion.Id, Token);
+        Assert.Equal([2, 1], found.Select(c => c.Choices.Count));
+        JsonAssert.SemanticallyEqual(ChatCompletionJson.Serialize(second), ChatCompletionJson.Serialize(found[0]));
+        JsonAssert.SemanticallyEqual(ChatCompletionJson.Serialize(completion), ChatCompletionJson.Serialize(found[1]));
     }
 
     [Fact]

@@ -179,6 +179,9 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
         }
 
         var id = await AnyIdAsync();
+        Assert.Equal(
+            Json((await CompletionQueries.FindStoredAsync(single, id, Token)).Select(row => row.ToCompletion())),
+            Json((await CompletionQueries.FindStoredAsync(citus, id, Token)).Select(row => row.ToCompletion())));
         var stored = await CompletionQueries.GetStoredAsync(citus, id, Token);
         Assert.Equal(Json([(await CompletionQueries.GetStoredAsync(single, id, Token))!.ToCompletion()]), Json([stored!.ToCompletion()]));
         Assert.NotEmpty(stored.Choices);

@@ -78,7 +78,7 @@ internal static class CompletionQueries
 
     /// <summary>Every completion with the id, most recently stored first (<see cref="ChatCompletionStore.FindAsync(string, CancellationToken)"/>).</summary>
     public static Task<List<StoredRow>> FindStoredAsync(ChatCompletionDbContext db, string id, CancellationToken cancellationToken) =>
-        AllWithId(db, id).ToListAsync(cancellationToken).AsTask();
+        db.OnCitus ? WithChoicesAsync(db, ById(db, id), cancellationToken) : AllWithId(db, id).ToListAsync(cancellationToken).AsTask();
 
     /// <summary>
     /// Resolves the id to its most recently stored completion, checks the expected version, and replaces the metadata
@@ -237,7 +237,7 @@ internal static class CompletionQueries
     internal const int SearchWindow = 1000;
 
     /// <summary>
-    /// The completions a query selects (ordered, with a LIMIT), each with its choices, in the query's order.
+    /// The completions a query selects (ordered, usually with a LIMIT), each with its choices, in the query's order.
     /// <para>On one node, one statement: the completions as a subquery with the LIMIT, joined to their choices. Not a
     /// split query: its choices query repeats the LIMIT as a second statement, and a completion stored in between would
     /// shift the window and leave a listed one without choices.</para>
