@@ -88,6 +88,25 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
         Assert.Equal(6, (await a.ListAsync(search, limit: 100, cancellationToken: Token)).Items.Count);
         Assert.Equal(6, Assert.Single(await a.GetUsageAsync(search, cancellationToken: Token)).Completions);
         Assert.Equal([old[0].Id], await a.ExportAsync(finish, Token).Select(c => c.Id).ToListAsync(Token));
+        // Every other filter (several read the choices: EXISTS, NOT EXISTS) agrees in count, list, export and usage.
+        ChatCompletionFilter[] others =
+        [
+            new() { HasToolCalls = false }, new() { HasToolCalls = true }, new() { ToolName = "get_weather" }, new() { ServiceTier = "default" },
+            new() { MinTotalTokens = 1, MaxTotalTokens = 1_000_000 }, new() { MinLatency = TimeSpan.Zero }, new() { Search = "needle", HasToolCalls = false },
+        ];
+        foreach (var filter in others)
+        {
+            var count = await a.CountAsync(filter, Token);
+            Assert.Equal(count, (await a.ListAsync(filter, limit: 100, cancellationToken: Token)).Items.Count);
+            Assert.Equal(count, await a.ExportAsync(filter, Token).CountAsync(Token));
+            Assert.Equal(count, (await a.GetUsageAsync(filter, cancellationToken: Token)).Sum(u => u.Completions));
+        }
+
+        Assert.Equal(6, await a.CountAsync(others[0], Token));
+        Assert.Equal(6, await a.ExportFineTuningAsync(search, Token).CountAsync(Token));
+        Assert.Equal(6, await a.ExportEvalAsync(search, Token).CountAsync(Token));
+        Assert.Equal(old[1].Id, (await a.GetWithVersionAsync(old[1].Id, Token))!.Completion.Id);
+        Assert.Null(await b.GetWithVersionAsync(old[1].Id, Token));
 
         // Retention of the first three hours' completions: a's, row by row (they share a partition with b's), never b's.
         var cutoff = old[3].Created;

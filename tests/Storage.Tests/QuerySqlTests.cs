@@ -142,7 +142,7 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
-    public async Task On_citus_pages_gets_and_exports_read_the_same_completions_as_on_one_node()
+    public async Task On_citus_pages_gets_exports_and_usage_read_the_same_completions_as_on_one_node()
     {
         await using var single = _log.CreateContext(database);
         await using var citus = _log.CreateContext(database);
@@ -153,6 +153,7 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
             new() { Model = QueryData.Models[1] },
             new() { FinishReason = "stop" },
             new() { Search = QueryData.Phrases[0].Inside },
+            new() { HasToolCalls = false },
         ];
 
         foreach (var filter in filters)
@@ -172,6 +173,7 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
                 while (after is not null);
             }
 
+            Assert.Equal(await CompletionQueries.UsageAsync(single, filter, null, Token), await CompletionQueries.UsageAsync(citus, filter, null, Token));
             var exported = await CompletionQueries.ExportBatchAsync(citus, filter, null, 1000, Token);
             Assert.Equal(
                 Json((await CompletionQueries.ExportBatchAsync(single, filter, null, 1000, Token)).Select(row => row.ToCompletion())),

@@ -158,7 +158,7 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
             var filter = new ChatCompletionFilter { CreatedFrom = from, CreatedTo = to, Model = i % 3 == 0 ? QueryData.Models[0] : null };
             var grouping = new ChatCompletionUsageGrouping { ByModel = i % 2 == 0, ByDay = i % 4 < 2 };
             var tenant = i % 5 == 0 ? Tenant : "";
-            Assert.Equal(await RunAsync(tenant, UsageQuery.BuildScan(tenant, filter, grouping)), await RunAsync(tenant, UsageQuery.BuildFromRollup(tenant, filter, grouping)));
+            Assert.Equal(await RunAsync(tenant, UsageQuery.BuildScan(tenant, onCitus: false, filter, grouping)), await RunAsync(tenant, UsageQuery.BuildFromRollup(tenant, filter, grouping)));
         }
     }
 
@@ -182,7 +182,7 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
                 foreach (var (byModel, byDay) in new[] { (false, false), (true, false), (false, true), (true, true) })
                 {
                     var grouping = new ChatCompletionUsageGrouping { ByModel = byModel, ByDay = byDay };
-                    var scanned = await RunAsync(tenant, UsageQuery.BuildScan(tenant, filter, grouping));
+                    var scanned = await RunAsync(tenant, UsageQuery.BuildScan(tenant, onCitus: false, filter, grouping));
                     var rolled = await RunAsync(tenant, UsageQuery.BuildFromRollup(tenant, filter, grouping));
                     Assert.Equal(scanned, rolled);
                 }
@@ -198,9 +198,9 @@ public sealed class UsageRollupTests(MigratedDatabase database) : IClassFixture<
 
         var totals = await store.GetUsageAsync(filter, new ChatCompletionUsageGrouping { ByModel = true }, Token);
 
-        Assert.Contains(UsageQuery.RollupTable, UsageQuery.Build("", filter, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
-        Assert.DoesNotContain(UsageQuery.RollupTable, UsageQuery.Build("", new ChatCompletionFilter { Metadata = new Dictionary<string, string> { ["a"] = "b" } }, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
-        Assert.Equal(await RunAsync("", UsageQuery.BuildScan("", filter, new ChatCompletionUsageGrouping { ByModel = true })), totals);
+        Assert.Contains(UsageQuery.RollupTable, UsageQuery.Build("", onCitus: false, filter, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain(UsageQuery.RollupTable, UsageQuery.Build("", onCitus: false, new ChatCompletionFilter { Metadata = new Dictionary<string, string> { ["a"] = "b" } }, new ChatCompletionUsageGrouping()).Sql, StringComparison.Ordinal);
+        Assert.Equal(await RunAsync("", UsageQuery.BuildScan("", onCitus: false, filter, new ChatCompletionUsageGrouping { ByModel = true })), totals);
     }
 
     private static (DateTimeOffset? From, DateTimeOffset? To) Range(string name)

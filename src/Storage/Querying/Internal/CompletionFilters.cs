@@ -92,7 +92,10 @@ internal static class CompletionFilters
         {
             query = hasToolCalls
                 ? query.Where(c => c.Choices.Any(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)))
-                : query.Where(c => !c.Choices.Any(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)));
+                : db.OnCitus
+                    // A count rather than NOT EXISTS, which Citus refuses under row-level security (UsageSql.NoChoice).
+                    ? query.Where(c => c.Choices.Count(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)) == 0)
+                    : query.Where(c => !c.Choices.Any(h => EF.Functions.JsonContains(h.Message.ToolCalls!, FilterValues.AnyToolCall)));
         }
 
         if (FilterValues.Searched(filter) is { } search)

@@ -155,7 +155,7 @@ internal static class CompletionQueries
     public static async Task<IReadOnlyList<ChatCompletionUsageTotals>> UsageAsync(
         ChatCompletionDbContext db, ChatCompletionFilter? filter, ChatCompletionUsageGrouping? grouping, CancellationToken cancellationToken)
     {
-        var query = UsageQuery.Build(db.Tenant, filter, grouping ?? new ChatCompletionUsageGrouping());
+        var query = UsageQuery.Build(db.Tenant, db.OnCitus, filter, grouping ?? new ChatCompletionUsageGrouping());
         return await db.Database.SqlQueryRaw<ChatCompletionUsageTotals>(query.Sql, query.Parameters)
             .ToListAsync(cancellationToken)
             .ConfigureAwait(false);

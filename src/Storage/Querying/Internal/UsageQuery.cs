@@ -18,17 +18,21 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
     // The last whole second .NET can represent: a range that ends there is unbounded above.
     private static readonly DateTime LastInstant = new(DateTime.MaxValue.Ticks - (DateTime.MaxValue.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 
-    public static UsageQuery Build(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping) =>
+    /// <param name="tenant">The tenant whose completions are summed.</param>
+    /// <param name="onCitus">Whether the database is a Citus coordinator, where one condition is written differently (<see cref="UsageSql.NoChoice"/>).</param>
+    /// <param name="filter">Which completions to sum.</param>
+    /// <param name="grouping">How to group the totals.</param>
+    public static UsageQuery Build(string tenant, bool onCitus, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping) =>
         grouping.ByMetadataKey is null && FilterValues.OnlyModelAndCreated(filter)
             ? BuildFromRollup(tenant, filter, grouping)
-            : BuildScan(tenant, filter, grouping);
+            : BuildScan(tenant, onCitus, filter, grouping);
 
     /// <summary>Sums every matching row; the only way when metadata groups or any filter but model and created is set, and the reference the rollup is tested against.</summary>
-    internal static UsageQuery BuildScan(string tenant, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
+    internal static UsageQuery BuildScan(string tenant, bool onCitus, ChatCompletionFilter? filter, ChatCompletionUsageGrouping grouping)
     {
         var parameters = new List<object> { Parameter("tenant", NpgsqlDbType.Text, tenant) };
         var conditions = new List<string> { "c.tenant = @tenant" };
-        Conditions(filter, conditions, parameters);
+        Conditions(filter, onCitus, conditions, parameters);
 
         var groupKey = grouping.ByMetadataKey;
         string metadataValue;
@@ -141,7 +145,7 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
         return conditions.Count == 0 ? "TRUE" : string.Join(" AND ", conditions);
     }
 
-    private static void Conditions(ChatCompletionFilter? filter, List<string> conditions, List<object> parameters)
+    private static void Conditions(ChatCompletionFilter? filter, bool onCitus, List<string> conditions, List<object> parameters)
     {
         if (filter is null)
         {
@@ -223,7 +227,8 @@ internal sealed record UsageQuery(string Sql, object[] Parameters)
 
         if (filter.HasToolCalls is { } hasToolCalls)
         {
-            conditions.Add((hasToolCalls ? "" : "NOT ") + UsageSql.AnyChoice("h.message_tool_calls @> @any_tool_call"));
+            const string WithToolCalls = "h.message_tool_calls @> @any_tool_call";
+            conditions.Add(hasToolCalls ? UsageSql.AnyChoice(WithToolCalls) : UsageSql.NoChoice(WithToolCalls, onCitus));
             parameters.Add(Parameter("any_tool_call", NpgsqlDbType.Jsonb, FilterValues.AnyToolCall));
         }
 

@@ -54,6 +54,19 @@ internal static class UsageSql
         """;
 
     /// <summary>
+    /// The completion <c>c</c> has no choice <c>h</c> for which the condition holds. On Citus a count of them: Citus
+    /// refuses a NOT EXISTS (an anti-join) of a table under row-level security, which PostgreSQL has made a subquery
+    /// ("complex joins are only supported when all distributed tables are co-located and joined on their distribution
+    /// columns"), and runs the count, correlated by the distribution column, on each shard. On one node the anti-join.
+    /// </summary>
+    public static string NoChoice(string condition, bool onCitus) => onCitus
+        ? $"""
+            (SELECT count(*) FROM {ChatChoiceConfiguration.TableName} AS h
+                WHERE h.completion_key = c.completion_key AND h.created = c.created AND h.tenant = c.tenant AND {condition}) = 0
+            """
+        : "NOT " + AnyChoice(condition);
+
+    /// <summary>
     /// The completion <c>c</c> is among those whose choices' text or stored request hold the ILIKE pattern (backslash
     /// the escape): the same columns and functions as the LINQ search (<see cref="CompletionFilters"/>), and the same
     /// union of the two sides' keys, which their trigram indexes serve when a deployment turned them on. The two sides
