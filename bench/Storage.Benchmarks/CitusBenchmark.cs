@@ -71,14 +71,16 @@ internal static class CitusBenchmark
                 ($"search, first page: '{SearchBenchmarks.Common}', a third of the rows (ms)", store => store.ListAsync(new ChatCompletionFilter { Search = SearchBenchmarks.Common }, limit: 20)),
                 ($"search, first page: '{SearchBenchmarks.Rare}', {count / 10_000} rows, no index (ms)", store => store.ListAsync(new ChatCompletionFilter { Search = SearchBenchmarks.Rare }, limit: 20)),
                 ("export of the first 1,000 (ms)", async store => await store.ExportAsync(new ChatCompletionFilter { CreatedTo = completions[999].Created }).CountAsync()),
-                ($"tenant: get by id (ms)", store => store.ForTenant(Tenant).GetAsync(tenantId)),
-                ($"tenant: list, first page of 20 (ms)", store => store.ForTenant(Tenant).ListAsync(limit: 20)),
-                ($"tenant: usage, whole range (ms)", store => store.ForTenant(Tenant).GetUsageAsync()),
+                ("tenant: get by id (ms)", store => store.ForTenant(Tenant).GetAsync(tenantId)),
+                ("tenant: list, first page of 20 (ms)", store => store.ForTenant(Tenant).ListAsync(limit: 20)),
+                ("tenant: usage, whole range (ms)", store => store.ForTenant(Tenant).GetUsageAsync()),
             };
             foreach (var (name, run) in queries)
             {
                 results.Add((name, $"{await MedianAsync(singleStore, run):F2}", $"{await MedianAsync(citusStore, run):F2}"));
             }
+
+            results.AddRange(await UnderRowLevelSecurityAsync(single, citus, schema, tenantId));
 
             var started = Stopwatch.GetTimestamp();
             var folded = await citus.ScalarAsync<long>("SELECT storage_compact_usage()");
@@ -96,6 +98,60 @@ internal static class CitusBenchmark
         {
             await admin.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
         }
+    }
+
+    /// <summary>
+    /// The tenant's reads as the README's least-privilege role, bound by row-level security, on both: created, granted
+    /// the rows and dropped here, with row-level security on only meanwhile.
+    /// </summary>
+    private static async Task<List<(string Name, string Single, string Citus)>> UnderRowLevelSecurityAsync(
+        NpgsqlDataSource single, NpgsqlDataSource citus, string schema, string tenantId)
+    {
+        var role = $"storage_bench_app_{Environment.ProcessId}";
+        var password = Guid.NewGuid().ToString("N");
+        var owners = new[] { (DataSource: single, Schema: "public"), (DataSource: citus, Schema: schema) };
+        var results = new List<(string, string, string)>();
+        try
+        {
+            var stores = new List<ChatCompletionStore>();
+            foreach (var (owner, name) in owners)
+            {
+                await owner.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD '{password}'");
+                await owner.ExecuteAsync($"GRANT USAGE ON SCHEMA {name} TO {role}");
+                await owner.ExecuteAsync($"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {name} TO {role}");
+                await owner.ExecuteAsync("SELECT storage_set_row_level_security(true)");
+                stores.Add(new ChatCompletionStore(new NpgsqlConnectionStringBuilder(owner.ConnectionString) { Username = role, Password = password }.ConnectionString));
+            }
+
+            var queries = new (string Name, Func<ChatCompletionStore, Task> Run)[]
+            {
+                ("tenant, row-level security: get by id (ms)", store => store.ForTenant(Tenant).GetAsync(tenantId)),
+                ("tenant, row-level security: list, first page of 20 (ms)", store => store.ForTenant(Tenant).ListAsync(limit: 20)),
+                ("tenant, row-level security: count (ms)", store => store.ForTenant(Tenant).CountAsync()),
+                ("tenant, row-level security: usage, whole range (ms)", store => store.ForTenant(Tenant).GetUsageAsync()),
+            };
+            foreach (var (name, run) in queries)
+            {
+                results.Add((name, $"{await MedianAsync(stores[0], run):F2}", $"{await MedianAsync(stores[1], run):F2}"));
+            }
+
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            foreach (var (owner, _) in owners)
+            {
+                await owner.ExecuteAsync("SELECT storage_set_row_level_security(false)");
+                await owner.ExecuteAsync($"DROP OWNED BY {role}");
+                await owner.ExecuteAsync($"DROP ROLE {role}");
+            }
+        }
+
+        return results;
     }
 
     private static async Task<double> MedianAsync(ChatCompletionStore store, Func<ChatCompletionStore, Task> run)

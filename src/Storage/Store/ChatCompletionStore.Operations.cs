@@ -33,8 +33,7 @@ public sealed partial class ChatCompletionStore
             ? ReadPrimaryAsync(activityName, failureVerb, operation, cancellationToken)
             : ExecuteAsync(activityName, failureVerb, async token =>
             {
-                var onCitus = await _citus.IsCitusAsync(token).ConfigureAwait(false);
-                var (served, result) = await _replica.TryReadAsync(_claim, onCitus, operation, token).ConfigureAwait(false);
+                var (served, result) = await _replica.TryReadAsync(_claim, _citus, operation, token).ConfigureAwait(false);
                 return served ? result! : await OnPrimaryAsync(operation, token).ConfigureAwait(false);
             }, cancellationToken);
 
@@ -60,10 +59,9 @@ public sealed partial class ChatCompletionStore
 
     private async Task<T> OnPrimaryAsync<T>(Func<ChatCompletionDbContext, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
-        var onCitus = await _citus.IsCitusAsync(cancellationToken).ConfigureAwait(false);
         await using var db = await _contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         db.Claim = _claim;
-        db.OnCitus = onCitus;
+        db.OnCitus = await _citus.IsCitusAsync(db, cancellationToken).ConfigureAwait(false);
         return await operation(db, cancellationToken).ConfigureAwait(false);
     }
 }

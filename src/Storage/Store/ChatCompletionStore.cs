@@ -101,7 +101,7 @@ public sealed partial class ChatCompletionStore : IAsyncDisposable
         _replica = readDataSource is null ? null : new ReadReplica(readDataSource, _options);
         _ownsReadDataSource = ownsReadDataSource && readDataSource is not null;
         _prices = new PriceCache(dataSource, _options);
-        _citus = new CitusDetection(dataSource);
+        _citus = new CitusDetection();
     }
 
     private ChatCompletionStore(ChatCompletionStore store, string tenant)

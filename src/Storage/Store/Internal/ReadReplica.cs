@@ -87,7 +87,7 @@ internal sealed class ReadReplica
 
     /// <summary>Runs a read on the standby; <c>Served</c> is false when the caller must read the primary instead.</summary>
     public async Task<(bool Served, T? Result)> TryReadAsync<T>(
-        TenantClaim claim, bool onCitus, Func<ChatCompletionDbContext, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+        TenantClaim claim, CitusDetection citus, Func<ChatCompletionDbContext, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         var activity = Activity.Current;
         if (Stopwatch.GetTimestamp() < Volatile.Read(ref _unavailableUntil))
@@ -110,12 +110,12 @@ internal sealed class ReadReplica
         {
             await using var db = await Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             db.Claim = claim;
-            db.OnCitus = onCitus;
             if (target > 0 && !await HasReplayedAsync(db, target, cancellationToken).ConfigureAwait(false))
             {
                 return Primary<T>(activity, "lagging");
             }
 
+            db.OnCitus = await citus.IsCitusAsync(db, cancellationToken).ConfigureAwait(false);
             var result = await operation(db, cancellationToken).ConfigureAwait(false);
             activity?.SetTag("storage.read.source", "standby");
             return (true, result);
