@@ -59,6 +59,8 @@ public sealed class CitusRowLevelSecurityTests(CitusRoleSchema roles) : IClassFi
         Assert.Null(await a.GetAsync(other.Id, Token));
         Assert.Equal("single", Assert.Single(Assert.Single(await a.FindAsync(single.Id, Token)).Choices).Message.Content!.Text);
         Assert.Empty(await b.FindAsync(single.Id, Token));
+        Assert.Empty((await a.ListMessagesAsync(single.Id, cancellationToken: Token)).Items);
+        await Assert.ThrowsAsync<ChatCompletionNotFoundException>(() => b.ListMessagesAsync(single.Id, cancellationToken: Token));
 
         var updated = await a.UpdateMetadataAsync(single.Id, new Dictionary<string, string> { ["k"] = "v" }, cancellationToken: Token);
         Assert.Equal("v", updated.Completion.Metadata!["k"]);

@@ -117,17 +117,16 @@ internal static class CompletionQueries
                 : new ChatCompletionConcurrencyException(id, expectedVersion, currentVersion: null);
         }
 
-        // The primary key, so one row: read without a LIMIT, which would make the completion a subquery that Citus
-        // could not join to its choices on the shard.
+        // By the primary key, so on Citus the whole statement is routed to the one shard that holds the row.
         var stored = await db.Completions
             .AsNoTracking()
             .Where(c => EF.Property<long>(c, ShadowProperties.CompletionKey) == current.Key && c.Created == current.Created)
             .Select(Row)
             .AsSingleQuery()
-            .ToListAsync(cancellationToken)
+            .FirstAsync(cancellationToken)
             .ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return stored[0].ToStored();
+        return stored.ToStored();
     }
 
     /// <summary>The call stored with the completion <see cref="ChatCompletionStore.GetAsync"/> returns for the id: none when no completion has the id.</summary>
