@@ -140,7 +140,7 @@ public sealed class CitusStoreTests(CitusSchema citus)
     }
 
     [Fact]
-    public async Task A_metadata_update_checks_the_version_and_leaves_usage_alone()
+    public async Task A_metadata_update_checks_the_version_against_racing_writers_and_leaves_usage_alone()
     {
         var tenant = UniqueTenant();
         await using var root = citus.CreateStore();
@@ -156,6 +156,23 @@ public sealed class CitusStoreTests(CitusSchema citus)
         await Assert.ThrowsAsync<ChatCompletionConcurrencyException>(
             () => store.UpdateMetadataAsync(completion.Id, new Dictionary<string, string> { ["stage"] = "late" }, stored.Version, Token));
         Assert.Equal("reviewed", (await store.GetAsync(completion.Id, Token))!.Metadata!["stage"]);
+
+        // Writers racing with the same version: exactly one wins, the others are told it changed.
+        var version = updated.Version;
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            try
+            {
+                await store.UpdateMetadataAsync(completion.Id, new Dictionary<string, string> { ["stage"] = $"racer {i}" }, version, Token);
+                return $"racer {i}";
+            }
+            catch (ChatCompletionConcurrencyException)
+            {
+                return null;
+            }
+        }));
+        var winner = Assert.Single(outcomes, outcome => outcome is not null);
+        Assert.Equal(winner, (await store.GetAsync(completion.Id, Token))!.Metadata!["stage"]);
         Assert.Equal(before, await store.GetUsageAsync(cancellationToken: Token));
         Assert.Equal(1, await citus.ScalarAsync<long>("SELECT count(*) FROM chat_completion_usage_deltas WHERE tenant = $1", tenant));
     }
