@@ -142,6 +142,19 @@ public sealed class QuerySqlTests(MigratedDatabase database) : IClassFixture<Mig
     }
 
     [Fact]
+    public async Task Plain_postgresql_is_not_taken_for_citus_and_is_asked_once()
+    {
+        await using var db = _log.CreateContext(database);
+        var detection = new CitusDetection();
+
+        Assert.False(await detection.IsCitusAsync(db, Token));
+        Assert.Contains("pg_extension", Assert.Single(_log.Take()).Sql, StringComparison.Ordinal);
+        // Asked once: the answer is kept.
+        Assert.False(await detection.IsCitusAsync(db, Token));
+        Assert.Empty(_log.Take());
+    }
+
+    [Fact]
     public async Task On_citus_pages_gets_exports_and_usage_read_the_same_completions_as_on_one_node()
     {
         await using var single = _log.CreateContext(database);
