@@ -26,16 +26,16 @@ internal static class CompletionQueries
 
     // The head with its choices, projected beside the completion rather than included (which would lose the head's
     // shadow values): Head's bindings and one more.
-    private static readonly Expression<Func<ChatCompletion, StoredRow>> Row = WithBinding(
-        Head, nameof(StoredRow.Choices), (ChatCompletion c) => c.Choices.OrderBy(choice => choice.Index).ToList());
+    private static readonly Expression<Func<ChatCompletion, StoredRow>> Row = WithChoices(Head);
 
-    private static Expression<Func<ChatCompletion, StoredRow>> WithBinding<TValue>(
-        Expression<Func<ChatCompletion, StoredRow>> projection, string property, Expression<Func<ChatCompletion, TValue>> value)
+    private static Expression<Func<ChatCompletion, StoredRow>> WithChoices(Expression<Func<ChatCompletion, StoredRow>> head)
     {
-        var body = (MemberInitExpression)projection.Body;
-        var bound = ReplacingExpressionVisitor.Replace(value.Parameters[0], projection.Parameters[0], value.Body);
-        return projection.Update(
-            body.Update(body.NewExpression, [.. body.Bindings, Expression.Bind(typeof(StoredRow).GetProperty(property)!, bound)]), projection.Parameters);
+        Expression<Func<ChatCompletion, List<ChatChoice>>> choices = c => c.Choices.OrderBy(choice => choice.Index).ToList();
+        var body = (MemberInitExpression)head.Body;
+        var bound = ReplacingExpressionVisitor.Replace(choices.Parameters[0], head.Parameters[0], choices.Body);
+        return head.Update(
+            body.Update(body.NewExpression, [.. body.Bindings, Expression.Bind(typeof(StoredRow).GetProperty(nameof(StoredRow.Choices))!, bound)]),
+            head.Parameters);
     }
 
     public static async Task<ChatCompletionPage> ListAsync(
